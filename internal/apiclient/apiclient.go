@@ -1,0 +1,153 @@
+// Package apiclient is the sesame CLI's client for the admin API
+// (/sesame/v1/…): accounts and access keys. Requests are signed with
+// SigV4 (service "ses") exactly as the AWS SDKs sign SES requests, so the
+// server authenticates them the same way. SES operations themselves go
+// through aws-sdk-go-v2 in the CLI.
+package apiclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sesame-email/sesame/internal/sesapi"
+	"github.com/sesame-email/sesame/internal/sigv4"
+)
+
+// Client calls one sesame endpoint with one key.
+type Client struct {
+	Endpoint        string // "http://127.0.0.1:8080"
+	AccessKeyID     string
+	SecretAccessKey string
+	Region          string
+	HTTP            *http.Client // nil = http.DefaultClient
+}
+
+// Error is an error answer from the API.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s (HTTP %d)", e.Code, e.Message, e.Status) }
+
+// Do sends method path with in as the JSON body (nil for none) and decodes
+// the answer into out (nil to ignore it).
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("apiclient: %w", err)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.Endpoint, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("apiclient: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if err := sigv4.Sign(req, body, c.AccessKeyID, c.SecretAccessKey, c.Region, "ses", time.Now()); err != nil {
+		return fmt.Errorf("apiclient: sign: %w", err)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("apiclient: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("apiclient: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := &Error{Status: resp.StatusCode, Code: resp.Header.Get("x-amzn-ErrorType")}
+		var m struct{ Message string }
+		json.Unmarshal(data, &m)
+		e.Message = m.Message
+		if e.Code == "" {
+			e.Code = http.StatusText(resp.StatusCode)
+		}
+		return e
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("apiclient: decode %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// WhoAmI describes the caller's key and account.
+type WhoAmI struct {
+	AccessKeyId string
+	Admin       bool
+	Region      string
+	Account     sesapi.AdminAccount
+}
+
+// WhoAmI returns the caller's key and account.
+func (c *Client) WhoAmI(ctx context.Context) (WhoAmI, error) {
+	var out WhoAmI
+	return out, c.Do(ctx, "GET", "/sesame/v1/whoami", nil, &out)
+}
+
+// CreateAccount makes an account in mode "sandbox" or "production".
+func (c *Client) CreateAccount(ctx context.Context, name, mode string) (sesapi.AdminAccount, error) {
+	var out sesapi.AdminAccount
+	return out, c.Do(ctx, "POST", "/sesame/v1/accounts", map[string]string{"Name": name, "Mode": mode}, &out)
+}
+
+// ListAccounts lists the accounts the key may see.
+func (c *Client) ListAccounts(ctx context.Context) ([]sesapi.AdminAccount, error) {
+	var out struct{ Accounts []sesapi.AdminAccount }
+	return out.Accounts, c.Do(ctx, "GET", "/sesame/v1/accounts", nil, &out)
+}
+
+// GetAccount returns an account by id or name.
+func (c *Client) GetAccount(ctx context.Context, ref string) (sesapi.AdminAccount, error) {
+	var out sesapi.AdminAccount
+	return out, c.Do(ctx, "GET", "/sesame/v1/accounts/"+url.PathEscape(ref), nil, &out)
+}
+
+// AccountUpdate is a change to an account; nil fields stay as they are.
+type AccountUpdate struct {
+	Mode          *string  `json:",omitempty"`
+	Max24HourSend *float64 `json:",omitempty"`
+	MaxSendRate   *float64 `json:",omitempty"`
+}
+
+// UpdateAccount changes an account's mode or quotas.
+func (c *Client) UpdateAccount(ctx context.Context, ref string, u AccountUpdate) (sesapi.AdminAccount, error) {
+	var out sesapi.AdminAccount
+	return out, c.Do(ctx, "PATCH", "/sesame/v1/accounts/"+url.PathEscape(ref), u, &out)
+}
+
+// CreateKey makes a key for an account and returns it with its secret.
+func (c *Client) CreateKey(ctx context.Context, ref string, admin bool, description string) (sesapi.AdminKey, error) {
+	var out sesapi.AdminKey
+	in := map[string]any{"Admin": admin, "Description": description}
+	return out, c.Do(ctx, "POST", "/sesame/v1/accounts/"+url.PathEscape(ref)+"/keys", in, &out)
+}
+
+// ListKeys lists an account's keys.
+func (c *Client) ListKeys(ctx context.Context, ref string) ([]sesapi.AdminKey, error) {
+	var out struct{ Keys []sesapi.AdminKey }
+	return out.Keys, c.Do(ctx, "GET", "/sesame/v1/accounts/"+url.PathEscape(ref)+"/keys", nil, &out)
+}
+
+// DeleteKey removes a key.
+func (c *Client) DeleteKey(ctx context.Context, keyID string) error {
+	return c.Do(ctx, "DELETE", "/sesame/v1/keys/"+url.PathEscape(keyID), nil, nil)
+}

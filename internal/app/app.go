@@ -1,0 +1,263 @@
+// Package app is sesame's composition root: from a config.Config it opens
+// the data dir and the store, builds every service, binds the listeners,
+// and stops them all in order. Nothing else wires components together.
+//
+// Lifecycle: New (open and bootstrap, no sockets) → Start (bind and serve)
+// → Shutdown (stop accepting, drain, close the store). Run does all three
+// around a context that SIGINT/SIGTERM cancel.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sesame-email/sesame/internal/account"
+	"github.com/sesame-email/sesame/internal/clock"
+	"github.com/sesame-email/sesame/internal/config"
+	"github.com/sesame-email/sesame/internal/credfile"
+	"github.com/sesame-email/sesame/internal/sealer"
+	"github.com/sesame-email/sesame/internal/sesapi"
+	"github.com/sesame-email/sesame/internal/store"
+	"github.com/sesame-email/sesame/internal/store/sqlite"
+)
+
+// Files in the data dir.
+const (
+	DBFile          = "sesame.db"
+	MasterKeyFile   = "master.key"
+	CredentialsFile = "credentials"
+	AWSConfigFile   = "config"
+)
+
+// Options are the parts of an App that are not configuration: where time
+// comes from, where logs and the first-start credentials go.
+type Options struct {
+	Clock  clock.Clock  // nil = the system clock
+	Logger *slog.Logger // nil = discard
+	// Out receives the one-time first-start message with the new key's
+	// secret; nil = os.Stdout.
+	Out io.Writer
+}
+
+// App is a running (or ready to run) sesame.
+type App struct {
+	cfg      config.Config
+	clock    clock.Clock
+	log      *slog.Logger
+	out      io.Writer
+	store    store.Store
+	accounts *account.Service
+	registry *prometheus.Registry
+
+	httpSrv *http.Server
+	httpLn  net.Listener
+	wg      sync.WaitGroup
+	errc    chan error
+}
+
+// New opens the data dir and store and bootstraps the first account. It
+// binds no socket.
+func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
+	a := &App{cfg: cfg, clock: opts.Clock, log: opts.Logger, out: opts.Out, errc: make(chan error, 8)}
+	if a.clock == nil {
+		a.clock = clock.System{}
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.out == nil {
+		a.out = os.Stdout
+	}
+	if err := makeDataDir(cfg.DataDir, a.log); err != nil {
+		return nil, err
+	}
+	key, _, err := sealer.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, MasterKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	sl, err := sealer.New(key)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.Store == "" || cfg.Store == "sqlite":
+		a.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, DBFile))
+	default:
+		err = fmt.Errorf("app: store %q is not available in this build yet", cfg.Store)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.accounts = account.New(a.store, sl, a.clock, a.log.With("svc", "account"))
+	if err := a.bootstrap(ctx); err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	a.registry = prometheus.NewRegistry()
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return a, nil
+}
+
+// makeDataDir creates dir with mode 0700, or warns when an existing one is
+// open to others.
+func makeDataDir(dir string, log *slog.Logger) error {
+	st, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("app: data dir: %w", err)
+		}
+		return os.Chmod(dir, 0o700)
+	}
+	if err != nil {
+		return fmt.Errorf("app: data dir: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("app: data dir %s is not a directory", dir)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		log.Warn("data dir is readable by others; chmod 700 it", "dir", dir, "mode", st.Mode().Perm().String())
+	}
+	return nil
+}
+
+// bootstrap creates the default account and its admin key on first start.
+// The credentials file is written before the account is committed, and
+// reused when it already exists, so a crash in between loses nothing.
+func (a *App) bootstrap(ctx context.Context) error {
+	need, err := a.accounts.NeedsBootstrap(ctx)
+	if err != nil || !need {
+		return err
+	}
+	path := filepath.Join(a.cfg.DataDir, CredentialsFile)
+	creds, err := credfile.Read(path, "default")
+	fresh := false
+	if err != nil {
+		if _, statErr := os.Stat(path); statErr == nil {
+			return fmt.Errorf("app: %s exists but is unusable: %w", path, err)
+		}
+		c := account.NewCredentials()
+		creds = credfile.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, Region: a.cfg.Regions[0]}
+		if err := credfile.Create(path, creds); err != nil {
+			return err
+		}
+		fresh = true
+	}
+	if _, err := a.accounts.Bootstrap(ctx, account.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey}); err != nil {
+		return err
+	}
+	if fresh {
+		fmt.Fprintf(a.out, "sesame: created account \"default\" and its admin access key (shown once):\n"+
+			"  aws_access_key_id     = %s\n  aws_secret_access_key = %s\n"+
+			"saved to %s (mode 0600)\n", creds.AccessKeyID, creds.SecretAccessKey, path)
+	} else {
+		a.log.Warn("restored the first-start key from the credentials file", "path", path)
+	}
+	return nil
+}
+
+// Accounts returns the account service (for tests and the CLI's local commands).
+func (a *App) Accounts() *account.Service { return a.accounts }
+
+// Start binds every listener and starts serving.
+func (a *App) Start(ctx context.Context) error {
+	api := sesapi.New(sesapi.Config{
+		Regions:    a.cfg.Regions,
+		Accounts:   a.accounts,
+		Clock:      a.clock,
+		Logger:     a.log.With("svc", "api"),
+		Registerer: a.registry,
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "ok\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	mux.Handle("/", api)
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("app: http listener: %w", err)
+	}
+	a.httpLn = ln
+	a.httpSrv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errc <- fmt.Errorf("app: http: %w", err)
+		}
+	}()
+	endpoint := "http://" + ln.Addr().String()
+	if err := credfile.WriteConfig(filepath.Join(a.cfg.DataDir, AWSConfigFile), a.cfg.Regions[0], endpoint); err != nil {
+		a.log.Warn("could not write the AWS config file", "err", err)
+	}
+	a.log.Info("sesame serving", "http", endpoint, "data_dir", a.cfg.DataDir, "regions", a.cfg.Regions, "domain", a.cfg.Domain)
+	return nil
+}
+
+// HTTPAddr returns the bound HTTP address (useful with port 0).
+func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
+
+// Errors reports listeners that failed after Start.
+func (a *App) Errors() <-chan error { return a.errc }
+
+// Shutdown stops accepting, waits for in-flight requests (until ctx ends),
+// and closes the store.
+func (a *App) Shutdown(ctx context.Context) error {
+	var errs []error
+	if a.httpSrv != nil {
+		if err := a.httpSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("app: http shutdown: %w", err))
+		}
+	}
+	a.wg.Wait()
+	if err := a.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("app: close store: %w", err))
+	}
+	a.log.Info("sesame stopped")
+	return errors.Join(errs...)
+}
+
+// Run starts sesame and serves until ctx is cancelled or a listener fails,
+// then shuts down gracefully (30 s at most).
+func Run(ctx context.Context, cfg config.Config, opts Options) error {
+	a, err := New(ctx, cfg, opts)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		a.Shutdown(context.Background())
+		return err
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-a.errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return errors.Join(runErr, a.Shutdown(sctx))
+}

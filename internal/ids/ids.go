@@ -1,0 +1,43 @@
+// Package ids makes the identifiers sesame hands out: request ids, access
+// key ids and secrets, account ids. All randomness comes from crypto/rand.
+package ids
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+)
+
+// UUID returns a random RFC 9562 version-4 UUID in its 36-character form,
+// used for request ids (x-amzn-RequestId, <RequestId>).
+func UUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40 // version 4 (RFC 9562 §5.4)
+	b[8] = b[8]&0x3f | 0x80 // variant 10
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// AccessKeyID returns a 20-character key id in AWS's shape: "AKIA" and 16
+// characters of [A-Z2-7].
+func AccessKeyID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return "AKIA" + base32.StdEncoding.EncodeToString(b[:])
+}
+
+// SecretAccessKey returns a 40-character secret of [A-Za-z0-9+/], the shape
+// of an AWS secret access key (30 random bytes).
+func SecretAccessKey() string {
+	var b [30]byte
+	rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// AccountID returns a random 12-digit account id that does not start with 0.
+func AccountID() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(9e11))
+	return fmt.Sprintf("%012d", n.Int64()+1e11)
+}

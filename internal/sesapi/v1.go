@@ -1,0 +1,120 @@
+package sesapi
+
+import (
+	"net/http"
+)
+
+// sesNS is the SES v1 XML namespace.
+const sesNS = "http://ses.amazonaws.com/doc/2010-12-01/"
+
+// v1Op is one SES v1 Query action. fn returns a writer for the contents of
+// <ActionResult>, or nil for actions without an output shape (their
+// response has no Result element, reference §1).
+type v1Op func(c *call) (func(*xmlw), error)
+
+func (s *Server) v1Ops() map[string]v1Op {
+	ops := map[string]v1Op{
+		"GetSendQuota":                s.v1GetSendQuota,
+		"GetAccountSendingEnabled":    s.v1GetAccountSendingEnabled,
+		"UpdateAccountSendingEnabled": s.v1UpdateAccountSendingEnabled,
+	}
+	return ops
+}
+
+func (s *Server) serveV1(w http.ResponseWriter, c *call) (int, string) {
+	if v := c.form.Get("Version"); v != "2010-12-01" {
+		if v == "" {
+			return s.fail(w, c, errMissingParam("Version"))
+		}
+		return s.fail(w, c, apiErr(http.StatusBadRequest, "InvalidParameterValue", "Version %q is not supported; use 2010-12-01.", v))
+	}
+	if c.op == "" {
+		return s.fail(w, c, errMissingParam("Action"))
+	}
+	op, ok := s.v1[c.op]
+	if !ok {
+		action := c.op
+		c.op = "unknown"
+		return s.fail(w, c, apiErr(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", action))
+	}
+	result, err := op(c)
+	if err != nil {
+		return s.fail(w, c, err)
+	}
+	var x xmlw
+	x.openNS(c.op+"Response", sesNS)
+	if result != nil {
+		x.open(c.op + "Result")
+		result(&x)
+		x.close(c.op + "Result")
+	}
+	x.open("ResponseMetadata")
+	x.elem("RequestId", c.reqID)
+	x.close("ResponseMetadata")
+	x.close(c.op + "Response")
+	writeXML(w, http.StatusOK, x.b.Bytes())
+	return http.StatusOK, "OK"
+}
+
+// v1Bool parses a v1 boolean parameter ("true"/"false").
+func v1Bool(c *call, name string, required bool) (bool, error) {
+	switch v := c.form.Get(name); v {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	case "":
+		if required {
+			return false, errMissingParam(name)
+		}
+		return false, nil
+	default:
+		return false, errBadRequest("Invalid value %q for %s: want true or false.", v, name)
+	}
+}
+
+func (s *Server) v1GetSendQuota(c *call) (func(*xmlw), error) {
+	q, err := s.quota(c)
+	if err != nil {
+		return nil, err
+	}
+	return func(x *xmlw) {
+		x.float("Max24HourSend", q.Max24HourSend)
+		x.float("MaxSendRate", q.MaxSendRate)
+		x.float("SentLast24Hours", q.SentLast24Hours)
+	}, nil
+}
+
+func (s *Server) v1GetAccountSendingEnabled(c *call) (func(*xmlw), error) {
+	on, err := s.cfg.Accounts.SendingEnabled(c.ctx, c.p.AccountID, c.region)
+	if err != nil {
+		return nil, err
+	}
+	return func(x *xmlw) { x.bool("Enabled", on) }, nil
+}
+
+func (s *Server) v1UpdateAccountSendingEnabled(c *call) (func(*xmlw), error) {
+	on, err := v1Bool(c, "Enabled", false)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.cfg.Accounts.SetSendingEnabled(c.ctx, c.p.AccountID, c.region, on)
+}
+
+// sendQuota is an account's quota and use in a region.
+type sendQuota struct {
+	Max24HourSend   float64
+	MaxSendRate     float64
+	SentLast24Hours float64
+}
+
+// quota returns the caller's quota. SentLast24Hours counts recipients sent
+// in the last 24 hours; no send path exists yet, so it is 0 until the
+// sending service provides the count.
+func (s *Server) quota(c *call) (sendQuota, error) {
+	a, err := s.cfg.Accounts.Get(c.ctx, c.p.AccountID)
+	if err != nil {
+		return sendQuota{}, err
+	}
+	return sendQuota{Max24HourSend: a.Max24HourSend, MaxSendRate: a.MaxSendRate}, nil
+}
