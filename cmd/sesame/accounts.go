@@ -96,7 +96,7 @@ func newAccount(g *globals) *cobra.Command {
 		},
 	}
 	var upd struct {
-		mode       string
+		mode        string
 		max24, rate float64
 	}
 	update := &cobra.Command{

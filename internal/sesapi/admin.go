@@ -221,4 +221,3 @@ func (s *Server) adminDeleteKey(c *call) (any, error) {
 	}
 	return nil, nil
 }
-

@@ -61,9 +61,9 @@ type DKIMSettings struct {
 	SigningEnabled bool
 	Verification   Verification
 	// Tokens are the Easy DKIM tokens, or the BYODKIM selector.
-	Tokens            []string `json:",omitempty"`
-	CurrentKeyLength  string   `json:",omitempty"`
-	NextKeyLength     string   `json:",omitempty"`
+	Tokens            []string  `json:",omitempty"`
+	CurrentKeyLength  string    `json:",omitempty"`
+	NextKeyLength     string    `json:",omitempty"`
 	LastKeyGeneration time.Time `json:",omitzero"`
 }
 
