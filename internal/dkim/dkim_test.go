@@ -337,4 +337,3 @@ func BenchmarkRSA2048SignPKCS1v15(b *testing.B) {
 		}
 	}
 }
-
