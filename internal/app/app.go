@@ -29,6 +29,9 @@ import (
 	"github.com/sesame-email/sesame/internal/clock"
 	"github.com/sesame-email/sesame/internal/config"
 	"github.com/sesame-email/sesame/internal/credfile"
+	"github.com/sesame-email/sesame/internal/dnsserver"
+	"github.com/sesame-email/sesame/internal/dnsx"
+	"github.com/sesame-email/sesame/internal/identity"
 	"github.com/sesame-email/sesame/internal/sealer"
 	"github.com/sesame-email/sesame/internal/sesapi"
 	"github.com/sesame-email/sesame/internal/store"
@@ -46,35 +49,56 @@ const (
 // Options are the parts of an App that are not configuration: where time
 // comes from, where logs and the first-start credentials go.
 type Options struct {
-	Clock  clock.Clock  // nil = the system clock
-	Logger *slog.Logger // nil = discard
+	Clock clock.Clock // nil = the system clock
+	// AuthClock is the time signatures are checked against; nil = Clock.
+	// Tests that move Clock days ahead keep this one real, since the SDKs
+	// sign with the real time.
+	AuthClock clock.Clock
+	Logger    *slog.Logger // nil = discard
 	// Out receives the one-time first-start message with the new key's
 	// secret; nil = os.Stdout.
 	Out io.Writer
+	// CheckInterval is how often the verification engine looks for due
+	// identities; 0 = 2 s.
+	CheckInterval time.Duration
 }
 
 // App is a running (or ready to run) sesame.
 type App struct {
-	cfg      config.Config
-	clock    clock.Clock
-	log      *slog.Logger
-	out      io.Writer
-	store    store.Store
-	accounts *account.Service
-	registry *prometheus.Registry
+	cfg        config.Config
+	clock      clock.Clock
+	authClock  clock.Clock
+	log        *slog.Logger
+	out        io.Writer
+	store      store.Store
+	accounts   *account.Service
+	identities *identity.Service
+	resolver   *dnsx.Client
+	outbox     *outbox
+	dns        *dnsserver.Server
+	registry   *prometheus.Registry
+	cancel     context.CancelFunc
 
 	httpSrv *http.Server
 	httpLn  net.Listener
 	wg      sync.WaitGroup
 	errc    chan error
+
+	checkInterval time.Duration
 }
 
 // New opens the data dir and store and bootstraps the first account. It
 // binds no socket.
 func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
-	a := &App{cfg: cfg, clock: opts.Clock, log: opts.Logger, out: opts.Out, errc: make(chan error, 8)}
+	a := &App{cfg: cfg, clock: opts.Clock, log: opts.Logger, out: opts.Out, errc: make(chan error, 8), checkInterval: opts.CheckInterval}
+	if a.checkInterval <= 0 {
+		a.checkInterval = 2 * time.Second
+	}
 	if a.clock == nil {
 		a.clock = clock.System{}
+	}
+	if a.authClock = opts.AuthClock; a.authClock == nil {
+		a.authClock = a.clock
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -107,6 +131,20 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		a.store.Close()
 		return nil, err
 	}
+	var servers []string
+	if cfg.Resolver != "" {
+		servers = []string{cfg.Resolver}
+	}
+	if a.resolver, err = dnsx.New(dnsx.Options{Servers: servers, Logger: a.log.With("svc", "dns-client")}); err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	a.outbox = &outbox{log: a.log.With("svc", "outbox")}
+	a.identities = identity.New(identity.Config{
+		Store: a.store, Sealer: sl, Clock: a.clock, Logger: a.log.With("svc", "identity"),
+		Resolver: a.resolver, ServiceDomain: cfg.DomainName(), Mailer: a.outbox,
+		VerifyURL: func() string { return "http://" + a.HTTPAddr() + "/verify" },
+	})
 	a.registry = prometheus.NewRegistry()
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return a, nil
@@ -174,12 +212,15 @@ func (a *App) Accounts() *account.Service { return a.accounts }
 
 // Start binds every listener and starts serving.
 func (a *App) Start(ctx context.Context) error {
+	ctx, a.cancel = context.WithCancel(ctx)
 	api := sesapi.New(sesapi.Config{
-		Regions:    a.cfg.Regions,
-		Accounts:   a.accounts,
-		Clock:      a.clock,
-		Logger:     a.log.With("svc", "api"),
-		Registerer: a.registry,
+		Regions:       a.cfg.Regions,
+		Accounts:      a.accounts,
+		Identities:    a.identities,
+		ServiceDomain: a.cfg.DomainName(),
+		Clock:         a.authClock,
+		Logger:        a.log.With("svc", "api"),
+		Registerer:    a.registry,
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -187,6 +228,7 @@ func (a *App) Start(ctx context.Context) error {
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /verify", a.verifyHandler)
 	mux.Handle("/", api)
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
@@ -210,12 +252,38 @@ func (a *App) Start(ctx context.Context) error {
 			a.errc <- fmt.Errorf("app: http: %w", err)
 		}
 	}()
+	if a.cfg.DNSAddr != "" && a.cfg.DNSAddr != "off" {
+		dnsSrv, err := dnsserver.New(dnsserver.Config{
+			Domain: a.cfg.DomainName(), Regions: a.cfg.Regions, Keys: a.identities, Logger: a.log.With("svc", "dns"),
+			PublicIPs: publicIPs(a.cfg.PublicIPs, a.cfg.MXAddr, a.cfg.SMTPAddr, a.cfg.HTTPAddr),
+		})
+		if err != nil {
+			return err
+		}
+		if err := dnsSrv.Start(ctx, a.cfg.DNSAddr); err != nil {
+			return fmt.Errorf("app: dns listener: %w", err)
+		}
+		a.dns = dnsSrv
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.identities.Run(ctx, a.checkInterval)
+	}()
 	endpoint := "http://" + ln.Addr().String()
 	if err := credfile.WriteConfig(filepath.Join(a.cfg.DataDir, AWSConfigFile), a.cfg.Regions[0], endpoint); err != nil {
 		a.log.Warn("could not write the AWS config file", "err", err)
 	}
-	a.log.Info("sesame serving", "http", endpoint, "data_dir", a.cfg.DataDir, "regions", a.cfg.Regions, "domain", a.cfg.Domain)
+	a.log.Info("sesame serving", "http", endpoint, "dns", a.DNSAddr(), "data_dir", a.cfg.DataDir, "regions", a.cfg.Regions, "domain", a.cfg.Domain)
 	return nil
+}
+
+// DNSAddr returns the bound DNS address ("" when DNS is off).
+func (a *App) DNSAddr() string {
+	if a.dns == nil {
+		return ""
+	}
+	return a.dns.Addr()
 }
 
 // HTTPAddr returns the bound HTTP address (useful with port 0).
@@ -228,6 +296,14 @@ func (a *App) Errors() <-chan error { return a.errc }
 // and closes the store.
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
+	if a.cancel != nil {
+		a.cancel()
+	}
+	if a.dns != nil {
+		if err := a.dns.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("app: dns shutdown: %w", err))
+		}
+	}
 	if a.httpSrv != nil {
 		if err := a.httpSrv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("app: http shutdown: %w", err))

@@ -31,6 +31,7 @@ import (
 
 	"github.com/sesame-email/sesame/internal/account"
 	"github.com/sesame-email/sesame/internal/clock"
+	"github.com/sesame-email/sesame/internal/identity"
 	"github.com/sesame-email/sesame/internal/ids"
 	"github.com/sesame-email/sesame/internal/sigv4"
 )
@@ -48,6 +49,10 @@ type Config struct {
 	Regions []string
 	// Accounts authenticates keys and holds account settings.
 	Accounts *account.Service
+	// Identities manages domains and addresses.
+	Identities *identity.Service
+	// ServiceDomain is sesame's own DNS domain (SigningHostedZone).
+	ServiceDomain string
 	// Clock tells the time for signature skew checks.
 	Clock clock.Clock
 	// Logger receives one line per request.

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/sesame-email/sesame/internal/apiclient"
@@ -264,7 +265,7 @@ func TestProtocolErrors(t *testing.T) {
 		})
 	}
 	// A v1 unknown action through the real SDK: a v2-only operation name is not a v1 action.
-	_, err := env.SESv2("", nil).CreateEmailIdentity(context.Background(), &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("example.com")})
+	_, err := env.SESv2("", nil).CreateEmailTemplate(context.Background(), &sesv2.CreateEmailTemplateInput{TemplateName: aws.String("t"), TemplateContent: &types.EmailTemplateContent{Subject: aws.String("s")}})
 	if err == nil || code(t, err) != "UnknownOperationException" {
 		t.Errorf("not-yet-implemented v2 op: %v", err)
 	}

@@ -7,10 +7,23 @@ import (
 // sesNS is the SES v1 XML namespace.
 const sesNS = "http://ses.amazonaws.com/doc/2010-12-01/"
 
-// v1Op is one SES v1 Query action. fn returns a writer for the contents of
-// <ActionResult>, or nil for actions without an output shape (their
-// response has no Result element, reference §1).
+// v1Op is one SES v1 Query action. It returns a writer for the contents of
+// <ActionResult>, or nil when the result is empty.
 type v1Op func(c *call) (func(*xmlw), error)
+
+// v1NoOutput reports whether an action's model has no output shape: its
+// response has no Result element (reference §1). Every other action gets
+// one, even when empty: aws-sdk-go-v2 fails with "Result node not found"
+// without it. The list is the one aws-sdk-go-v2's ses deserializers encode.
+func v1NoOutput(action string) bool {
+	switch action {
+	case "VerifyEmailAddress", "DeleteVerifiedEmailAddress", "UpdateAccountSendingEnabled",
+		"UpdateConfigurationSetSendingEnabled", "UpdateConfigurationSetReputationMetricsEnabled",
+		"CreateCustomVerificationEmailTemplate", "UpdateCustomVerificationEmailTemplate", "DeleteCustomVerificationEmailTemplate":
+		return true
+	}
+	return false
+}
 
 func (s *Server) v1Ops() map[string]v1Op {
 	ops := map[string]v1Op{
@@ -18,6 +31,7 @@ func (s *Server) v1Ops() map[string]v1Op {
 		"GetAccountSendingEnabled":    s.v1GetAccountSendingEnabled,
 		"UpdateAccountSendingEnabled": s.v1UpdateAccountSendingEnabled,
 	}
+	s.v1IdentityOps(ops)
 	return ops
 }
 
@@ -43,9 +57,11 @@ func (s *Server) serveV1(w http.ResponseWriter, c *call) (int, string) {
 	}
 	var x xmlw
 	x.openNS(c.op+"Response", sesNS)
-	if result != nil {
+	if !v1NoOutput(c.op) {
 		x.open(c.op + "Result")
-		result(&x)
+		if result != nil {
+			result(&x)
+		}
 		x.close(c.op + "Result")
 	}
 	x.open("ResponseMetadata")

@@ -20,6 +20,7 @@ func (s *Server) routeV2() {
 		{"GET /v2/email/account", "GetAccount", s.v2GetAccount},
 		{"PUT /v2/email/account/sending", "PutAccountSendingAttributes", s.v2PutAccountSendingAttributes},
 	})
+	s.handle(s.v2, s.routeIdentitiesV2())
 }
 
 type v2SendQuota struct {

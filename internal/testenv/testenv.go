@@ -26,6 +26,7 @@ import (
 	"github.com/sesame-email/sesame/internal/clock"
 	"github.com/sesame-email/sesame/internal/config"
 	"github.com/sesame-email/sesame/internal/credfile"
+	"github.com/sesame-email/sesame/internal/dnstest"
 )
 
 // Options change how the environment starts.
@@ -34,8 +35,15 @@ type Options struct {
 	Config func(*config.Config)
 	// Clock replaces the system clock (a *clock.Fake for time travel).
 	Clock clock.Clock
+	// AuthClock is what signatures are checked against; nil = Clock.
+	AuthClock clock.Clock
 	// DataDir reuses a data dir (for restart tests); "" = a new temp dir.
 	DataDir string
+	// CheckInterval runs the background verification engine this often;
+	// 0 = once an hour, so tests drive checks explicitly.
+	CheckInterval time.Duration
+	// DNS reuses a customer DNS zone (for restart tests); nil = a new one.
+	DNS *dnstest.Server
 }
 
 // Env is a running sesame.
@@ -50,6 +58,10 @@ type Env struct {
 	FirstStartOutput string
 	// Logs holds everything sesame logged.
 	Logs *SyncBuffer
+	// DNS is the customers' DNS: sesame's --resolver points at it, and it
+	// forwards the service domain to sesame's own DNS server, as the
+	// Internet's resolvers would.
+	DNS *dnstest.Server
 
 	stopFn func()
 }
@@ -89,6 +101,11 @@ func Start(t testing.TB, opts Options) *Env {
 	cfg.MXAddr = "127.0.0.1:0"
 	cfg.DNSAddr = "127.0.0.1:0"
 	cfg.Hostname = "sesame.test"
+	zone := opts.DNS
+	if zone == nil {
+		zone = dnstest.Start(t)
+	}
+	cfg.Resolver = zone.Addr()
 	if opts.Config != nil {
 		opts.Config(&cfg)
 	}
@@ -99,9 +116,16 @@ func Start(t testing.TB, opts Options) *Env {
 	var out bytes.Buffer
 	ctx := context.Background()
 	a, err := app.New(ctx, cfg, app.Options{
-		Clock:  opts.Clock,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Out:    &out,
+		Clock:     opts.Clock,
+		AuthClock: opts.AuthClock,
+		Logger:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Out:       &out,
+		CheckInterval: func() time.Duration {
+			if opts.CheckInterval > 0 {
+				return opts.CheckInterval
+			}
+			return time.Hour
+		}(),
 	})
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
@@ -109,7 +133,8 @@ func Start(t testing.TB, opts Options) *Env {
 	if err := a.Start(ctx); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	e := &Env{App: a, Config: cfg, URL: "http://" + a.HTTPAddr(), DataDir: dir, FirstStartOutput: out.String(), Logs: logs}
+	e := &Env{App: a, Config: cfg, URL: "http://" + a.HTTPAddr(), DataDir: dir, FirstStartOutput: out.String(), Logs: logs, DNS: zone}
+	zone.Forward(cfg.DomainName(), a.DNSAddr())
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {

@@ -1,0 +1,384 @@
+package identity
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sesame-email/sesame/internal/dkim"
+	"github.com/sesame-email/sesame/internal/store"
+)
+
+// publicKeys returns the public keys of an identity's keys by selector.
+func (s *Service) publicKeys(keys []store.DKIMKey) map[string]crypto.PublicKey {
+	out := map[string]crypto.PublicKey{}
+	for _, k := range keys {
+		if rec, err := dkim.ParseTXT(k.PublicTXT); err == nil {
+			out[k.Selector] = rec.PublicKey
+		}
+	}
+	return out
+}
+
+// check runs every DNS check of id and returns it updated (not stored).
+func (s *Service) check(ctx context.Context, id store.Identity) (store.Identity, error) {
+	now := s.now()
+	if id.Type == store.IdentityDomain {
+		dk := outcome{}
+		if id.DKIM.Origin != "" {
+			keys, err := s.cfg.Store.DKIMKeys(ctx, id.AccountID, id.Region, id.Name)
+			if err != nil {
+				return id, err
+			}
+			dk = checkDKIM(ctx, s.cfg.Resolver, s.cfg.ServiceDomain, id, s.publicKeys(keys))
+			id.DKIM.Verification = advance(id.DKIM.Verification, dk, now)
+		}
+		// The domain is verified by its DKIM records or by the legacy TXT
+		// token (reference §9).
+		own := dk
+		if !dk.ok {
+			legacy := checkLegacyTXT(ctx, s.cfg.Resolver, id)
+			if legacy.ok || id.DKIM.Origin == "" {
+				own = legacy
+			}
+			own.records = append(append([]store.RecordCheck{}, dk.records...), legacy.records...)
+			own.unknown = dk.unknown || legacy.unknown
+		}
+		id.Verification = advance(id.Verification, own, now)
+	}
+	if id.MailFrom.Domain != "" {
+		mf := checkMailFrom(ctx, s.cfg.Resolver, s.cfg.ServiceDomain, id.Region, id.MailFrom.Domain)
+		id.MailFrom.Verification = advance(id.MailFrom.Verification, mf, now)
+	}
+	next := nextCheck(id.Verification, now)
+	for _, v := range []store.Verification{id.DKIM.Verification, id.MailFrom.Verification} {
+		if v.Status != "" && v.Status != store.StatusNotStarted && (id.DKIM.Origin != "" || id.MailFrom.Domain != "") {
+			if n := nextCheck(v, now); n.Before(next) {
+				next = n
+			}
+		}
+	}
+	if id.Type == store.IdentityEmail {
+		next = now.Add(24 * time.Hour)
+		if id.Verification.Status == store.StatusPending && !id.TokenExpires.IsZero() && now.After(id.TokenExpires) {
+			id.Verification = store.Verification{Status: store.StatusFailed, Since: now, LastChecked: now, ErrorType: "INVALID_VALUE"}
+		}
+	}
+	id.NextCheck = next
+	return id, nil
+}
+
+// CheckNow checks an identity's DNS at once and stores the result.
+func (s *Service) CheckNow(ctx context.Context, accountID, region, name string) (store.Identity, error) {
+	id, err := s.Get(ctx, accountID, region, name)
+	if err != nil {
+		return store.Identity{}, err
+	}
+	before := id
+	if id, err = s.check(ctx, id); err != nil {
+		return store.Identity{}, err
+	}
+	if err := s.cfg.Store.UpdateIdentity(ctx, id, nil); err != nil {
+		return store.Identity{}, err
+	}
+	s.logTransitions(before, id)
+	if err := s.retireInactive(ctx, id); err != nil {
+		return store.Identity{}, err
+	}
+	return id, nil
+}
+
+func (s *Service) logTransitions(before, after store.Identity) {
+	for _, t := range []struct {
+		what   string
+		b, a   store.Status
+		errTyp string
+	}{
+		{"verification", before.Verification.Status, after.Verification.Status, after.Verification.ErrorType},
+		{"dkim", before.DKIM.Verification.Status, after.DKIM.Verification.Status, after.DKIM.Verification.ErrorType},
+		{"mail_from", before.MailFrom.Verification.Status, after.MailFrom.Verification.Status, after.MailFrom.Verification.ErrorType},
+	} {
+		if t.b != t.a {
+			s.log.Info("identity status changed", "account", after.AccountID, "region", after.Region, "identity", after.Name,
+				"what", t.what, "from", t.b, "to", t.a, "error", t.errTyp)
+		}
+	}
+}
+
+// RunDue checks every identity whose next check is due and returns how
+// many it checked. One identity's failure does not stop the others.
+func (s *Service) RunDue(ctx context.Context, limit int) (int, error) {
+	due, err := s.cfg.Store.DueIdentities(ctx, s.now(), limit)
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, id := range due {
+		if _, err := s.CheckNow(ctx, id.AccountID, id.Region, id.Name); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return len(due), errors.Join(errs...)
+}
+
+// Run is the verification engine: it checks due identities every interval
+// until ctx ends.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := s.RunDue(ctx, 200); err != nil {
+			s.log.Warn("verification checks failed", "checked", n, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// DKIMRecord returns the TXT value published at <token>.dkim.D; it makes
+// the Service a dnsserver.Keys.
+func (s *Service) DKIMRecord(ctx context.Context, token string) (string, bool, error) {
+	k, err := s.cfg.Store.EasyDKIMKey(ctx, strings.ToLower(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return k.PublicTXT, true, nil
+}
+
+// Effective is what an identity can do once its domain is taken into
+// account: an address under a verified domain is verified, and signs with
+// that domain's DKIM unless it has its own (reference §9, "Inheritance").
+type Effective struct {
+	Verified bool
+	// DKIMDomain is the identity whose DKIM applies ("" = none).
+	DKIMDomain   string
+	DKIMEnabled  bool
+	DKIMStatus   store.Status
+	DKIMTokens   []string
+	DKIMOrigin   string
+	DKIMIdentity *store.Identity
+}
+
+// Effective returns id's effective verification and DKIM.
+func (s *Service) Effective(ctx context.Context, id store.Identity) (Effective, error) {
+	e := Effective{Verified: id.Verification.Status == store.StatusSuccess}
+	if id.Type == store.IdentityDomain && id.DKIM.Origin != "" {
+		e.DKIMDomain, e.DKIMEnabled, e.DKIMStatus, e.DKIMTokens, e.DKIMOrigin, e.DKIMIdentity = id.Name, id.DKIM.SigningEnabled, id.DKIM.Verification.Status, id.DKIM.Tokens, id.DKIM.Origin, &id
+		return e, nil
+	}
+	domain := id.Name
+	if i := strings.LastIndexByte(domain, '@'); i >= 0 {
+		domain = domain[i+1:]
+	}
+	for _, d := range ParentDomains(domain) {
+		if d == id.Name {
+			continue
+		}
+		p, err := s.cfg.Store.GetIdentity(ctx, id.AccountID, id.Region, d)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return e, err
+		}
+		if p.Verification.Status == store.StatusSuccess {
+			e.Verified = true
+		}
+		if p.DKIM.Origin != "" && e.DKIMDomain == "" {
+			e.DKIMDomain, e.DKIMEnabled, e.DKIMStatus, e.DKIMTokens, e.DKIMOrigin, e.DKIMIdentity = p.Name, p.DKIM.SigningEnabled, p.DKIM.Verification.Status, p.DKIM.Tokens, p.DKIM.Origin, &p
+		}
+		if e.Verified && e.DKIMDomain != "" {
+			break
+		}
+	}
+	if e.DKIMDomain == "" {
+		e.DKIMStatus = store.StatusNotStarted
+	}
+	return e, nil
+}
+
+// SetDKIMEnabled turns DKIM signing on or off (PutEmailIdentityDkimAttributes,
+// SetIdentityDkimEnabled). For an address it needs a domain with DKIM.
+func (s *Service) SetDKIMEnabled(ctx context.Context, accountID, region, name string, enabled bool) error {
+	id, err := s.Get(ctx, accountID, region, name)
+	if err != nil {
+		return err
+	}
+	if id.Type == store.IdentityEmail {
+		e, err := s.Effective(ctx, id)
+		if err != nil {
+			return err
+		}
+		if e.DKIMDomain == "" {
+			return fmt.Errorf("%w: Domain %s is not verified for DKIM signing.", ErrInvalid, id.Name[strings.LastIndexByte(id.Name, '@')+1:])
+		}
+		id.DKIM.SigningEnabled = enabled
+		return s.cfg.Store.UpdateIdentity(ctx, id, nil)
+	}
+	if id.DKIM.Origin == "" {
+		return fmt.Errorf("%w: Domain %s is not verified for DKIM signing.", ErrInvalid, id.Name)
+	}
+	id.DKIM.SigningEnabled = enabled
+	return s.cfg.Store.UpdateIdentity(ctx, id, nil)
+}
+
+// SigningOptions is a change of DKIM signing set-up
+// (PutEmailIdentityDkimSigningAttributes, v1 VerifyDomainDkim).
+type SigningOptions struct {
+	// Origin is AWS_SES (Easy DKIM) or EXTERNAL (BYODKIM).
+	Origin     string
+	Selector   string
+	PrivateKey string
+	KeyLength  string
+}
+
+// SetDKIMSigning switches an identity between Easy DKIM and BYODKIM, or
+// changes the Easy key length. New keys become active at once and the DKIM
+// status goes back to PENDING; the old keys stay published (inactive) until
+// the new records verify, so mail signed a moment ago still verifies.
+func (s *Service) SetDKIMSigning(ctx context.Context, accountID, region, name string, o SigningOptions) (store.Identity, error) {
+	id, err := s.Get(ctx, accountID, region, name)
+	if err != nil {
+		return store.Identity{}, err
+	}
+	if id.Type != store.IdentityDomain {
+		return store.Identity{}, fmt.Errorf("%w: DKIM signing attributes apply to domain identities", ErrInvalid)
+	}
+	now := s.now()
+	var opts DomainOptions
+	switch o.Origin {
+	case "AWS_SES":
+		if id.DKIM.Origin == "AWS_SES" && (o.KeyLength == "" || o.KeyLength == id.DKIM.CurrentKeyLength) {
+			return id, nil // nothing to change
+		}
+		opts.KeyLength = o.KeyLength
+	case "EXTERNAL":
+		opts.Selector, opts.PrivateKey = o.Selector, o.PrivateKey
+	default:
+		return store.Identity{}, fmt.Errorf("%w: SigningAttributesOrigin %q: want AWS_SES or EXTERNAL", ErrInvalid, o.Origin)
+	}
+	d, fresh, err := s.dkimFor(accountID, region, id.Name, opts, now)
+	if err != nil {
+		return store.Identity{}, err
+	}
+	old, err := s.cfg.Store.DKIMKeys(ctx, accountID, region, id.Name)
+	if err != nil {
+		return store.Identity{}, err
+	}
+	keys := fresh
+	for _, k := range old {
+		if k.Easy && id.DKIM.Verification.Status == store.StatusSuccess {
+			k.Active = false
+			keys = append(keys, k)
+		}
+	}
+	d.SigningEnabled = id.DKIM.SigningEnabled || id.DKIM.Origin == ""
+	id.DKIM = d
+	id.NextCheck = now
+	if err := s.cfg.Store.UpdateIdentity(ctx, id, &keys); err != nil {
+		return store.Identity{}, err
+	}
+	return s.CheckNow(ctx, accountID, region, id.Name)
+}
+
+// retireInactive drops keys kept published during a rotation once the
+// identity's new DKIM records have verified.
+func (s *Service) retireInactive(ctx context.Context, id store.Identity) error {
+	if id.DKIM.Verification.Status != store.StatusSuccess {
+		return nil
+	}
+	keys, err := s.cfg.Store.DKIMKeys(ctx, id.AccountID, id.Region, id.Name)
+	if err != nil {
+		return err
+	}
+	var keep []store.DKIMKey
+	for _, k := range keys {
+		if k.Active {
+			keep = append(keep, k)
+		}
+	}
+	if len(keep) == len(keys) {
+		return nil
+	}
+	return s.cfg.Store.UpdateIdentity(ctx, id, &keep)
+}
+
+// SetMailFrom sets or clears (domain "") the custom MAIL FROM domain.
+func (s *Service) SetMailFrom(ctx context.Context, accountID, region, name, domain, behavior string) (store.Identity, error) {
+	id, err := s.Get(ctx, accountID, region, name)
+	if err != nil {
+		return store.Identity{}, err
+	}
+	switch behavior {
+	case "":
+		behavior = "USE_DEFAULT_VALUE"
+	case "USE_DEFAULT_VALUE", "REJECT_MESSAGE":
+	default:
+		return store.Identity{}, fmt.Errorf("%w: BehaviorOnMxFailure %q", ErrInvalid, behavior)
+	}
+	now := s.now()
+	id.MailFrom.Behavior = behavior
+	if domain == "" {
+		id.MailFrom.Domain, id.MailFrom.Verification = "", store.Verification{}
+		return id, s.cfg.Store.UpdateIdentity(ctx, id, nil)
+	}
+	mf, err := NormalizeDomain(domain)
+	if err != nil {
+		return store.Identity{}, err
+	}
+	base := id.Name[strings.LastIndexByte(id.Name, '@')+1:]
+	// Reference §9: a subdomain of the identity, never the identity itself.
+	if !strings.HasSuffix(mf, "."+base) {
+		return store.Identity{}, fmt.Errorf("%w: MAIL FROM domain %s must be a subdomain of %s", ErrInvalid, mf, base)
+	}
+	if mf != id.MailFrom.Domain {
+		id.MailFrom.Domain, id.MailFrom.Verification = mf, pending(now)
+	}
+	id.NextCheck = now
+	if err := s.cfg.Store.UpdateIdentity(ctx, id, nil); err != nil {
+		return store.Identity{}, err
+	}
+	return s.CheckNow(ctx, accountID, region, id.Name)
+}
+
+// SigningKey returns the DKIM signer for mail from name (a domain or an
+// address): the key of the identity whose DKIM applies (reference §9,
+// inheritance), or nil when nothing applies or signing is off.
+func (s *Service) SigningKey(ctx context.Context, accountID, region, name string) (*dkim.Signer, error) {
+	id, err := s.Get(ctx, accountID, region, name)
+	if errors.Is(err, ErrNotFound) && strings.Contains(name, "@") {
+		// An address without its own identity signs with its domain's key.
+		id = store.Identity{AccountID: accountID, Region: region, Name: name, Type: store.IdentityEmail, DKIM: store.DKIMSettings{SigningEnabled: true}}
+	} else if err != nil {
+		return nil, err
+	}
+	e, err := s.Effective(ctx, id)
+	if err != nil || e.DKIMIdentity == nil || !e.DKIMEnabled || (id.Type == store.IdentityEmail && !id.DKIM.SigningEnabled) {
+		return nil, err
+	}
+	keys, err := s.cfg.Store.DKIMKeys(ctx, accountID, region, e.DKIMDomain)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 || !keys[0].Active {
+		return nil, nil
+	}
+	der, err := s.cfg.Sealer.Open(keys[0].SealedKey, []byte(keys[0].Selector))
+	if err != nil {
+		return nil, fmt.Errorf("identity: key %s: %w", keys[0].Selector, err)
+	}
+	priv, err := dkim.ParsePrivateKey(der)
+	if err != nil {
+		return nil, err
+	}
+	return dkim.NewSigner(dkim.SignerOptions{Domain: e.DKIMDomain, Selector: keys[0].Selector, Key: priv})
+}

@@ -1,0 +1,115 @@
+package sesapi
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/sesame-email/sesame/internal/identity"
+	"github.com/sesame-email/sesame/internal/store"
+)
+
+// identityErr maps identity service errors to API errors, in both
+// protocols' vocabularies.
+func identityErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, identity.ErrNotFound):
+		return errNotFound("%s", strings.TrimPrefix(err.Error(), "identity: not found: ")+" does not exist.")
+	case errors.Is(err, identity.ErrExists):
+		return errAlreadyExists("%s", strings.TrimPrefix(err.Error(), "identity: already exists: "))
+	case errors.Is(err, identity.ErrLimit):
+		e := apiErr(http.StatusBadRequest, "LimitExceeded", "%s", strings.TrimPrefix(err.Error(), "identity: limit exceeded: "))
+		e.V2Code = "LimitExceededException"
+		return e
+	case errors.Is(err, identity.ErrInvalid), errors.Is(err, identity.ErrInvalidName):
+		msg := err.Error()
+		for _, p := range []string{"identity: invalid parameter: ", "identity: invalid name: "} {
+			msg = strings.TrimPrefix(msg, p)
+		}
+		return errBadRequest("%s", msg)
+	}
+	return err
+}
+
+// pageToken encodes the last name of a page as an opaque NextToken.
+func pageToken(last string) string { return base64.RawURLEncoding.EncodeToString([]byte(last)) }
+
+func fromPageToken(tok string) (string, error) {
+	if tok == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		e := apiErr(http.StatusBadRequest, "InvalidNextToken", "The NextToken is not valid.")
+		e.V2Code = "InvalidNextTokenException"
+		return "", e
+	}
+	return string(b), nil
+}
+
+// listPage fetches a page of limit identities and the NextToken for the
+// next one ("" on the last page, which must leave NextToken out, §10).
+func (s *Server) listPage(c *call, typ store.IdentityType, token string, limit int) ([]store.Identity, string, error) {
+	after, err := fromPageToken(token)
+	if err != nil {
+		return nil, "", err
+	}
+	ids, err := s.cfg.Identities.List(c.ctx, c.p.AccountID, c.region, store.IdentityPage{Type: typ, After: after, Limit: limit + 1})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(ids) > limit {
+		ids = ids[:limit]
+		next = pageToken(ids[len(ids)-1].Name)
+	}
+	return ids, next, nil
+}
+
+// v1Status spells a status the v1 way (reference §3: PascalCase).
+func v1Status(st store.Status) string {
+	switch st {
+	case store.StatusPending:
+		return "Pending"
+	case store.StatusSuccess:
+		return "Success"
+	case store.StatusFailed:
+		return "Failed"
+	case store.StatusTemporaryFailure:
+		return "TemporaryFailure"
+	}
+	return "NotStarted"
+}
+
+func v1Behavior(b string) string {
+	if b == "REJECT_MESSAGE" {
+		return "RejectMessage"
+	}
+	return "UseDefaultValue"
+}
+
+func v2Behavior(v1 string) (string, error) {
+	switch v1 {
+	case "", "UseDefaultValue":
+		return "USE_DEFAULT_VALUE", nil
+	case "RejectMessage":
+		return "REJECT_MESSAGE", nil
+	}
+	return "", errBadRequest("Invalid BehaviorOnMXFailure %q: want UseDefaultValue or RejectMessage.", v1)
+}
+
+// v1Members returns Name.member.1, Name.member.2, … (reference §1).
+func v1Members(c *call, name string) []string {
+	var out []string
+	for i := 1; ; i++ {
+		v, ok := c.form[name+".member."+strconv.Itoa(i)]
+		if !ok || len(v) == 0 {
+			return out
+		}
+		out = append(out, v[0])
+	}
+}
