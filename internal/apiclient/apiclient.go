@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sesame-email/sesame/internal/dnscheck"
 	"github.com/sesame-email/sesame/internal/sesapi"
 	"github.com/sesame-email/sesame/internal/sigv4"
 )
@@ -150,4 +151,17 @@ func (c *Client) ListKeys(ctx context.Context, ref string) ([]sesapi.AdminKey, e
 // DeleteKey removes a key.
 func (c *Client) DeleteKey(ctx context.Context, keyID string) error {
 	return c.Do(ctx, "DELETE", "/sesame/v1/keys/"+url.PathEscape(keyID), nil, nil)
+}
+
+// IdentityRecords returns the DNS records table of an identity in the
+// client's region, each checked against DNS now.
+func (c *Client) IdentityRecords(ctx context.Context, name string) ([]dnscheck.Record, error) {
+	var out struct{ Records []dnscheck.Record }
+	return out.Records, c.Do(ctx, "GET", "/sesame/v1/identities/"+url.PathEscape(name)+"/records", nil, &out)
+}
+
+// VerifyIdentity re-checks an identity's DNS now.
+func (c *Client) VerifyIdentity(ctx context.Context, name string) (sesapi.IdentityCheck, error) {
+	var out sesapi.IdentityCheck
+	return out, c.Do(ctx, "POST", "/sesame/v1/identities/"+url.PathEscape(name)+"/verify", nil, &out)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sesame-email/sesame/internal/dkim"
+	"github.com/sesame-email/sesame/internal/dnscheck"
 	"github.com/sesame-email/sesame/internal/store"
 )
 
@@ -381,4 +382,30 @@ func (s *Service) SigningKey(ctx context.Context, accountID, region, name string
 		return nil, err
 	}
 	return dkim.NewSigner(dkim.SignerOptions{Domain: e.DKIMDomain, Selector: keys[0].Selector, Key: priv})
+}
+
+// Records returns the DNS records table of an identity, each checked
+// against DNS now (PRODUCT.md: "The records table").
+func (s *Service) Records(ctx context.Context, accountID, region, name string) ([]dnscheck.Record, error) {
+	id, err := s.Get(ctx, accountID, region, name)
+	if err != nil {
+		return nil, err
+	}
+	in := dnscheck.Identity{Name: id.Name, Domain: id.Type == store.IdentityDomain, DKIMOrigin: id.DKIM.Origin,
+		Tokens: id.DKIM.Tokens, MailFrom: id.MailFrom.Domain, Region: id.Region}
+	if id.DKIM.Origin == "" {
+		in.LegacyToken = id.Token
+	}
+	if id.DKIM.Origin == "EXTERNAL" {
+		keys, err := s.cfg.Store.DKIMKeys(ctx, accountID, region, id.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if !k.Easy {
+				in.BYODKIMPublic = k.PublicTXT
+			}
+		}
+	}
+	return dnscheck.Check(ctx, s.cfg.Resolver, s.cfg.ServiceDomain, dnscheck.Expected(in, s.cfg.ServiceDomain)), nil
 }

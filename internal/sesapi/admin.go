@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/sesame-email/sesame/internal/account"
+	"github.com/sesame-email/sesame/internal/dnscheck"
 	"github.com/sesame-email/sesame/internal/store"
 )
 
@@ -21,7 +22,61 @@ func (s *Server) routeAdmin() {
 		{"POST /sesame/v1/accounts/{account}/keys", "CreateKey", s.adminCreateKey},
 		{"GET /sesame/v1/accounts/{account}/keys", "ListKeys", s.adminListKeys},
 		{"DELETE /sesame/v1/keys/{key}", "DeleteKey", s.adminDeleteKey},
+		{"GET /sesame/v1/identities/{EmailIdentity}/records", "GetIdentityRecords", s.adminIdentityRecords},
+		{"POST /sesame/v1/identities/{EmailIdentity}/verify", "VerifyIdentityNow", s.adminVerifyNow},
 	})
+}
+
+// IdentityCheck is the answer of VerifyIdentityNow: the statuses after a
+// fresh DNS check and what each record looked like.
+type IdentityCheck struct {
+	Identity           string
+	VerificationStatus string
+	DkimStatus         string
+	MailFromStatus     string `json:",omitempty"`
+	Records            []dnscheck.Record
+}
+
+// adminIdentityRecords returns the records table of an identity in the
+// caller's account and region (signature scope).
+func (s *Server) adminIdentityRecords(c *call) (any, error) {
+	recs, err := s.cfg.Identities.Records(c.ctx, c.p.AccountID, c.region, c.r.PathValue("EmailIdentity"))
+	if err != nil {
+		return nil, identityErr(err)
+	}
+	if recs == nil {
+		recs = []dnscheck.Record{}
+	}
+	return struct{ Records []dnscheck.Record }{recs}, nil
+}
+
+// adminVerifyNow re-checks an identity's DNS at once.
+func (s *Server) adminVerifyNow(c *call) (any, error) {
+	name := c.r.PathValue("EmailIdentity")
+	id, err := s.cfg.Identities.CheckNow(c.ctx, c.p.AccountID, c.region, name)
+	if err != nil {
+		return nil, identityErr(err)
+	}
+	recs, err := s.cfg.Identities.Records(c.ctx, c.p.AccountID, c.region, name)
+	if err != nil {
+		return nil, identityErr(err)
+	}
+	e, err := s.cfg.Identities.Effective(c.ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	st := id.Verification.Status
+	if e.Verified {
+		st = store.StatusSuccess
+	}
+	out := IdentityCheck{Identity: id.Name, VerificationStatus: string(st), DkimStatus: string(e.DKIMStatus), Records: recs}
+	if id.MailFrom.Domain != "" {
+		out.MailFromStatus = string(id.MailFrom.Verification.Status)
+	}
+	if out.Records == nil {
+		out.Records = []dnscheck.Record{}
+	}
+	return out, nil
 }
 
 // AdminAccount is an account as the admin API shows it.
