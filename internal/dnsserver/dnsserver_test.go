@@ -156,7 +156,9 @@ func TestKeysChangeAndFail(t *testing.T) {
 	if r := query(t, s.Addr(), "udp", name, dns.TypeTXT, 0); r.Rcode != dns.RcodeNameError {
 		t.Fatalf("removed key: %s", dns.RcodeToString[r.Rcode])
 	}
+	keys.mu.Lock()
 	keys.fail = true
+	keys.mu.Unlock()
 	if r := query(t, s.Addr(), "udp", name, dns.TypeTXT, 0); r.Rcode != dns.RcodeServerFailure {
 		t.Fatalf("store error: %s", dns.RcodeToString[r.Rcode])
 	}
