@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -54,6 +55,9 @@ func (s *Store) CreateIdentity(ctx context.Context, id store.Identity, keys []st
 			id.AccountID, id.Region, id.Name, string(id.Type), ms(id.NextCheck), doc); err != nil {
 			return err
 		}
+		if err := bumpCount(ctx, tx, id.AccountID, id.Region, 1); err != nil {
+			return err
+		}
 		return insertKeys(ctx, tx, keys)
 	})
 	return classify(err, "create identity "+id.Name)
@@ -98,10 +102,21 @@ func (s *Store) queryIdentities(ctx context.Context, q string, args ...any) ([]s
 	return out, classify(rows.Err(), "list identities")
 }
 
+// bumpCount keeps identity_counts in step with identities, so the
+// per-region limit check costs one row read instead of a scan.
+func bumpCount(ctx context.Context, tx *sql.Tx, accountID, region string, delta int) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO identity_counts(account_id, region, n) VALUES (?,?,?)
+		ON CONFLICT(account_id, region) DO UPDATE SET n = n + excluded.n`, accountID, region, delta)
+	return err
+}
+
 // CountIdentities implements store.Identities.
 func (s *Store) CountIdentities(ctx context.Context, accountID, region string) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM identities WHERE account_id = ? AND region = ?`, accountID, region).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT n FROM identity_counts WHERE account_id = ? AND region = ?`, accountID, region).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	return n, classify(err, "count identities")
 }
 
@@ -133,11 +148,17 @@ func (s *Store) UpdateIdentity(ctx context.Context, id store.Identity, keys *[]s
 
 // DeleteIdentity implements store.Identities.
 func (s *Store) DeleteIdentity(ctx context.Context, accountID, region, name string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM identities WHERE account_id = ? AND region = ? AND name = ?`, accountID, region, name)
-	if err != nil {
-		return classify(err, "delete identity "+name)
-	}
-	return mustAffect(res, "delete identity "+name)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM identities WHERE account_id = ? AND region = ? AND name = ?`, accountID, region, name)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res, "delete identity "+name); err != nil {
+			return err
+		}
+		return bumpCount(ctx, tx, accountID, region, -1)
+	})
+	return classify(err, "delete identity "+name)
 }
 
 const dkimCols = `selector, account_id, region, identity, easy, sealed_key, public_txt, active, created_at`

@@ -108,6 +108,46 @@ var migrations = []string{
 		FOREIGN KEY (account_id, region, identity) REFERENCES identities(account_id, region, name) ON DELETE CASCADE
 	);
 	CREATE UNIQUE INDEX dkim_keys_easy_token ON dkim_keys(selector) WHERE easy = 1;`,
+	`CREATE TABLE messages (
+		id TEXT PRIMARY KEY,
+		account_id TEXT NOT NULL,
+		region TEXT NOT NULL,
+		mail_from TEXT NOT NULL,
+		from_addr TEXT NOT NULL,
+		subject TEXT NOT NULL,
+		config_set TEXT NOT NULL,
+		tags TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		data BLOB NOT NULL
+	);
+	CREATE INDEX messages_account ON messages(account_id, region, created_at);
+	CREATE TABLE recipients (
+		message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+		address TEXT NOT NULL,
+		domain TEXT NOT NULL,
+		state TEXT NOT NULL,
+		next_attempt INTEGER NOT NULL,
+		attempts INTEGER NOT NULL,
+		last_response TEXT NOT NULL,
+		updated_at INTEGER NOT NULL,
+		PRIMARY KEY (message_id, address)
+	);
+	CREATE INDEX recipients_due ON recipients(next_attempt) WHERE state IN ('queued', 'deferred');
+	CREATE INDEX recipients_domain ON recipients(domain, state);
+	CREATE TABLE send_stats (
+		account_id TEXT NOT NULL,
+		region TEXT NOT NULL,
+		bucket INTEGER NOT NULL,
+		sent INTEGER NOT NULL,
+		PRIMARY KEY (account_id, region, bucket)
+	);`,
+	`CREATE TABLE identity_counts (
+		account_id TEXT NOT NULL,
+		region TEXT NOT NULL,
+		n INTEGER NOT NULL,
+		PRIMARY KEY (account_id, region)
+	);
+	INSERT INTO identity_counts(account_id, region, n) SELECT account_id, region, COUNT(*) FROM identities GROUP BY account_id, region;`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -134,6 +134,12 @@ func testIdentities(t *testing.T, s store.Store) {
 	if err := s.DeleteIdentity(ctx, ex.AccountID, ex.Region, ex.Name); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second delete err = %v", err)
 	}
+	if n, err := s.CountIdentities(ctx, ex.AccountID, ex.Region); err != nil || n != 2 {
+		t.Errorf("count after delete = %d, %v; want 2", n, err)
+	}
+	if n, err := s.CountIdentities(ctx, "000000000002", "ap-south-1"); err != nil || n != 0 {
+		t.Errorf("count of an empty region = %d, %v", n, err)
+	}
 	if _, err := s.EasyDKIMKey(ctx, "tok3"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("deleted identity's key still served: %v", err)
 	}
