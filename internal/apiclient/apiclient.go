@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -164,4 +165,16 @@ func (c *Client) IdentityRecords(ctx context.Context, name string) ([]dnscheck.R
 func (c *Client) VerifyIdentity(ctx context.Context, name string) (sesapi.IdentityCheck, error) {
 	var out sesapi.IdentityCheck
 	return out, c.Do(ctx, "POST", "/sesame/v1/identities/"+url.PathEscape(name)+"/verify", nil, &out)
+}
+
+// Messages lists the newest messages in the client's region.
+func (c *Client) Messages(ctx context.Context, limit int) ([]sesapi.MessageView, error) {
+	var out struct{ Messages []sesapi.MessageView }
+	return out.Messages, c.Do(ctx, "GET", "/sesame/v1/messages?Limit="+strconv.Itoa(limit), nil, &out)
+}
+
+// Message returns one message with its bytes.
+func (c *Client) Message(ctx context.Context, id string) (sesapi.MessageView, error) {
+	var out sesapi.MessageView
+	return out, c.Do(ctx, "GET", "/sesame/v1/messages/"+url.PathEscape(id), nil, &out)
 }

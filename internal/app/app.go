@@ -32,10 +32,13 @@ import (
 	"github.com/sesame-email/sesame/internal/dnsserver"
 	"github.com/sesame-email/sesame/internal/dnsx"
 	"github.com/sesame-email/sesame/internal/identity"
+	"github.com/sesame-email/sesame/internal/mta"
+	"github.com/sesame-email/sesame/internal/queue"
 	"github.com/sesame-email/sesame/internal/sealer"
 	"github.com/sesame-email/sesame/internal/sesapi"
 	"github.com/sesame-email/sesame/internal/store"
 	"github.com/sesame-email/sesame/internal/store/sqlite"
+	"github.com/sesame-email/sesame/internal/submit"
 )
 
 // Files in the data dir.
@@ -76,6 +79,8 @@ type App struct {
 	resolver   *dnsx.Client
 	outbox     *outbox
 	dns        *dnsserver.Server
+	queue      *queue.Queue
+	submit     *submit.Service
 	registry   *prometheus.Registry
 	cancel     context.CancelFunc
 
@@ -145,6 +150,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Resolver: a.resolver, ServiceDomain: cfg.DomainName(), Mailer: a.outbox,
 		VerifyURL: func() string { return "http://" + a.HTTPAddr() + "/verify" },
 	})
+	a.queue = queue.New(a.store, queue.Options{Logger: a.log.With("svc", "queue")})
+	a.submit = submit.New(submit.Config{Accounts: a.accounts, Identities: a.identities, Queue: a.queue, Clock: a.clock,
+		Logger: a.log.With("svc", "submit"), ServiceDomain: cfg.DomainName()})
 	a.registry = prometheus.NewRegistry()
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return a, nil
@@ -218,6 +226,8 @@ func (a *App) Start(ctx context.Context) error {
 		Accounts:      a.accounts,
 		Identities:    a.identities,
 		ServiceDomain: a.cfg.DomainName(),
+		Submit:        a.submit,
+		Queue:         a.queue,
 		Clock:         a.authClock,
 		Logger:        a.log.With("svc", "api"),
 		Registerer:    a.registry,
@@ -270,11 +280,39 @@ func (a *App) Start(ctx context.Context) error {
 		defer a.wg.Done()
 		a.identities.Run(ctx, a.checkInterval)
 	}()
+	if a.cfg.Dev {
+		if err := a.startDevCapture(ctx); err != nil {
+			return err
+		}
+	}
 	endpoint := "http://" + ln.Addr().String()
 	if err := credfile.WriteConfig(filepath.Join(a.cfg.DataDir, AWSConfigFile), a.cfg.Regions[0], endpoint); err != nil {
 		a.log.Warn("could not write the AWS config file", "err", err)
 	}
 	a.log.Info("sesame serving", "http", endpoint, "dns", a.DNSAddr(), "data_dir", a.cfg.DataDir, "regions", a.cfg.Regions, "domain", a.cfg.Domain)
+	return nil
+}
+
+// startDevCapture runs the --dev delivery worker: every message is
+// captured with the result of verifying its own DKIM signature.
+func (a *App) startDevCapture(ctx context.Context) error {
+	lookupOther := a.resolver.LookupTXT
+	lookupOwn := lookupOther
+	if a.dns != nil {
+		own, err := dnsx.New(dnsx.Options{Servers: []string{a.dns.Addr()}, Timeout: 2 * time.Second, Attempts: 1})
+		if err != nil {
+			return err
+		}
+		lookupOwn = own.LookupTXT
+	}
+	capture := &mta.Capture{Lookup: mta.DevLookup(a.cfg.DomainName(), lookupOwn, lookupOther)}
+	w := mta.NewWorker(a.store, capture, a.clock, a.log.With("svc", "mta"), a.queue.Wake())
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		w.Run(ctx)
+	}()
+	a.log.Warn("dev mode: outgoing mail is captured, not delivered")
 	return nil
 }
 
@@ -310,6 +348,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 	}
 	a.wg.Wait()
+	a.queue.Close() // after the listeners: in-flight sends finish first
 	if err := a.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("app: close store: %w", err))
 	}

@@ -409,3 +409,65 @@ func (s *Service) Records(ctx context.Context, accountID, region, name string) (
 	}
 	return dnscheck.Check(ctx, s.cfg.Resolver, s.cfg.ServiceDomain, dnscheck.Expected(in, s.cfg.ServiceDomain)), nil
 }
+
+// CanSendFrom reports whether addr may be used as a sender in (account,
+// region): the address is a verified identity, or its domain or a parent
+// domain is (reference §9).
+func (s *Service) CanSendFrom(ctx context.Context, accountID, region, addr string) (bool, error) {
+	a, err := NormalizeAddress(addr)
+	if err != nil {
+		return false, nil
+	}
+	return s.verifiedName(ctx, accountID, region, a)
+}
+
+// verifiedName reports whether name, or a domain above it, is verified.
+func (s *Service) verifiedName(ctx context.Context, accountID, region, name string) (bool, error) {
+	names := []string{name}
+	if i := strings.LastIndexByte(name, '@'); i >= 0 {
+		names = append(names, ParentDomains(name[i+1:])...)
+	}
+	for _, n := range names {
+		id, err := s.cfg.Store.GetIdentity(ctx, accountID, region, n)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if id.Verification.Status == store.StatusSuccess {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// MailFromFor returns the envelope domain for mail from addr: the verified
+// custom MAIL FROM domain of the identity that covers addr, or "" for the
+// default. reject is true when that identity's MAIL FROM is set, not
+// verified, and its BehaviorOnMxFailure is REJECT_MESSAGE.
+func (s *Service) MailFromFor(ctx context.Context, accountID, region, addr string) (domain string, reject bool, err error) {
+	a, err := NormalizeAddress(addr)
+	if err != nil {
+		return "", false, nil
+	}
+	names := []string{a}
+	names = append(names, ParentDomains(a[strings.LastIndexByte(a, '@')+1:])...)
+	for _, n := range names {
+		id, err := s.cfg.Store.GetIdentity(ctx, accountID, region, n)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return "", false, err
+		}
+		if id.MailFrom.Domain == "" {
+			continue
+		}
+		if id.MailFrom.Verification.Status == store.StatusSuccess {
+			return id.MailFrom.Domain, false, nil
+		}
+		return "", id.MailFrom.Behavior == "REJECT_MESSAGE", nil
+	}
+	return "", false, nil
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/big"
+	"time"
 )
 
 // UUID returns a random RFC 9562 version-4 UUID in its 36-character form,
@@ -40,4 +41,32 @@ func SecretAccessKey() string {
 func AccountID() string {
 	n, _ := rand.Int(rand.Reader, big.NewInt(9e11))
 	return fmt.Sprintf("%012d", n.Int64()+1e11)
+}
+
+// MessageID returns an SES-shaped message id (60 characters): a 4-hex
+// region prefix, the 12-hex millisecond epoch, a UUID and "-000000"
+// (reference §5), e.g. 0100018d0c9e3f41-7b1f2c3a-…-000000.
+func MessageID(region string, t time.Time) string {
+	return fmt.Sprintf("%s%012x-%s-000000", regionPrefix(region), t.UnixMilli()&0xffffffffffff, UUID())
+}
+
+// regionPrefix is the id prefix SES uses for a region (observed: 0100
+// us-east-1, 0101 us-west-2, 0102 eu-west-1, 0107 eu-central-1); other
+// regions get a stable prefix derived from the name.
+func regionPrefix(region string) string {
+	switch region {
+	case "us-east-1":
+		return "0100"
+	case "us-west-2":
+		return "0101"
+	case "eu-west-1":
+		return "0102"
+	case "eu-central-1":
+		return "0107"
+	}
+	var h uint8
+	for i := 0; i < len(region); i++ {
+		h = h*31 + region[i]
+	}
+	return fmt.Sprintf("01%02x", 0x10|h)
 }

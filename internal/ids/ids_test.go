@@ -3,6 +3,7 @@ package ids
 import (
 	"regexp"
 	"testing"
+	"time"
 )
 
 func TestShapes(t *testing.T) {
@@ -15,6 +16,8 @@ func TestShapes(t *testing.T) {
 		{"key id", AccessKeyID, `^AKIA[A-Z2-7]{16}$`},
 		{"secret", SecretAccessKey, `^[A-Za-z0-9+/]{40}$`},
 		{"account", AccountID, `^[1-9][0-9]{11}$`},
+		{"message id", func() string { return MessageID("us-east-1", time.UnixMilli(0x18d0c9e3f41)) }, `^0100018d0c9e3f41-[0-9a-f-]{36}-000000$`},
+		{"message id elsewhere", func() string { return MessageID("ap-northeast-1", time.Now()) }, `^01[0-9a-f]{2}[0-9a-f]{12}-[0-9a-f-]{36}-000000$`},
 	}
 	for _, tc := range tests {
 		re := regexp.MustCompile(tc.re)

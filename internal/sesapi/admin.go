@@ -24,6 +24,8 @@ func (s *Server) routeAdmin() {
 		{"DELETE /sesame/v1/keys/{key}", "DeleteKey", s.adminDeleteKey},
 		{"GET /sesame/v1/identities/{EmailIdentity}/records", "GetIdentityRecords", s.adminIdentityRecords},
 		{"POST /sesame/v1/identities/{EmailIdentity}/verify", "VerifyIdentityNow", s.adminVerifyNow},
+		{"GET /sesame/v1/messages", "ListMessages", s.adminListMessages},
+		{"GET /sesame/v1/messages/{id}", "GetMessage", s.adminGetMessage},
 	})
 }
 

@@ -33,7 +33,9 @@ import (
 	"github.com/sesame-email/sesame/internal/clock"
 	"github.com/sesame-email/sesame/internal/identity"
 	"github.com/sesame-email/sesame/internal/ids"
+	"github.com/sesame-email/sesame/internal/queue"
 	"github.com/sesame-email/sesame/internal/sigv4"
+	"github.com/sesame-email/sesame/internal/submit"
 )
 
 // Body limits. SES accepts 40 MB messages through v2 (base64 in JSON grows
@@ -53,6 +55,10 @@ type Config struct {
 	Identities *identity.Service
 	// ServiceDomain is sesame's own DNS domain (SigningHostedZone).
 	ServiceDomain string
+	// Submit accepts messages.
+	Submit *submit.Service
+	// Queue tells sending statistics.
+	Queue *queue.Queue
 	// Clock tells the time for signature skew checks.
 	Clock clock.Clock
 	// Logger receives one line per request.

@@ -2,6 +2,7 @@ package sesapi
 
 import (
 	"net/http"
+	"time"
 )
 
 // sesNS is the SES v1 XML namespace.
@@ -32,6 +33,8 @@ func (s *Server) v1Ops() map[string]v1Op {
 		"UpdateAccountSendingEnabled": s.v1UpdateAccountSendingEnabled,
 	}
 	s.v1IdentityOps(ops)
+	ops["SendEmail"] = s.v1SendEmail
+	ops["SendRawEmail"] = s.v1SendRawEmail
 	return ops
 }
 
@@ -124,13 +127,16 @@ type sendQuota struct {
 	SentLast24Hours float64
 }
 
-// quota returns the caller's quota. SentLast24Hours counts recipients sent
-// in the last 24 hours; no send path exists yet, so it is 0 until the
-// sending service provides the count.
+// quota returns the caller's quota and the recipients sent to in the last
+// 24 hours in the region.
 func (s *Server) quota(c *call) (sendQuota, error) {
 	a, err := s.cfg.Accounts.Get(c.ctx, c.p.AccountID)
 	if err != nil {
 		return sendQuota{}, err
 	}
-	return sendQuota{Max24HourSend: a.Max24HourSend, MaxSendRate: a.MaxSendRate}, nil
+	sent, err := s.cfg.Queue.SentSince(c.ctx, c.p.AccountID, c.region, s.cfg.Clock.Now().Add(-24*time.Hour))
+	if err != nil {
+		return sendQuota{}, err
+	}
+	return sendQuota{Max24HourSend: a.Max24HourSend, MaxSendRate: a.MaxSendRate, SentLast24Hours: float64(sent)}, nil
 }

@@ -19,6 +19,7 @@ func (s *Server) routeV2() {
 	s.handle(s.v2, []route{
 		{"GET /v2/email/account", "GetAccount", s.v2GetAccount},
 		{"PUT /v2/email/account/sending", "PutAccountSendingAttributes", s.v2PutAccountSendingAttributes},
+		{"POST /v2/email/outbound-emails", "SendEmail", s.v2SendEmail},
 	})
 	s.handle(s.v2, s.routeIdentitiesV2())
 }

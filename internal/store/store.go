@@ -115,6 +115,7 @@ type Store interface {
 	Accounts
 	Keys
 	Identities
+	Queue
 	// Close releases the store's resources.
 	Close() error
 }

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// RecipientState is where one recipient of one message stands.
+type RecipientState string
+
+// Recipient states. Queued and Deferred are pending; the rest are final.
+const (
+	RcptQueued    RecipientState = "queued"    // waiting for its first attempt
+	RcptDeferred  RecipientState = "deferred"  // a temporary failure; retried at NextAttempt
+	RcptDelivered RecipientState = "delivered" // the receiver said 2xx
+	RcptBounced   RecipientState = "bounced"   // a permanent failure
+	RcptExpired   RecipientState = "expired"   // still undelivered at the maximum age
+	RcptCaptured  RecipientState = "captured"  // --dev: kept instead of delivered
+	RcptHeld      RecipientState = "held"      // held by an operator
+)
+
+// Message is one accepted message: its signed bytes and envelope.
+type Message struct {
+	// ID is the SES message id (60 characters).
+	ID        string
+	AccountID string
+	Region    string
+	// MailFrom is the envelope sender (a VERP address on R.D or the custom
+	// MAIL FROM domain).
+	MailFrom string
+	// From is the header From address (for statistics and events).
+	From             string
+	Subject          string
+	ConfigurationSet string
+	Tags             map[string][]string
+	CreatedAt        time.Time
+	// Data is the message as it will be sent, DKIM signature included.
+	Data []byte
+}
+
+// Recipient is one envelope recipient of a message.
+type Recipient struct {
+	MessageID string
+	Address   string
+	// Domain is the recipient's domain, lowercase: the delivery destination.
+	Domain       string
+	State        RecipientState
+	NextAttempt  time.Time
+	Attempts     int
+	LastResponse string
+	UpdatedAt    time.Time
+}
+
+// Queue stores accepted messages and their recipients.
+type Queue interface {
+	// Enqueue stores messages with their recipients in one durable
+	// transaction: when it returns nil, all of them survive a crash.
+	Enqueue(ctx context.Context, msgs []Message, rcpts [][]Recipient) error
+	// GetMessage returns a message with its bytes.
+	GetMessage(ctx context.Context, id string) (Message, error)
+	// Recipients returns a message's recipients.
+	Recipients(ctx context.Context, messageID string) ([]Recipient, error)
+	// DueRecipients returns up to limit pending recipients whose next
+	// attempt is due at now, oldest first.
+	DueRecipients(ctx context.Context, now time.Time, limit int) ([]Recipient, error)
+	// UpdateRecipient stores a recipient's new state.
+	UpdateRecipient(ctx context.Context, r Recipient) error
+	// ListMessages returns an account's messages in a region, newest first,
+	// created before `before` (zero = now).
+	ListMessages(ctx context.Context, accountID, region string, before time.Time, limit int) ([]Message, error)
+	// CountRecipientsSince counts an account's recipients accepted since t
+	// in a region (the 24-hour quota).
+	CountRecipientsSince(ctx context.Context, accountID, region string, since time.Time) (int, error)
+}

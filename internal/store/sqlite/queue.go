@@ -1,0 +1,157 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/sesame-email/sesame/internal/store"
+)
+
+// statsBucket is the width of a send_stats bucket: SES's GetSendStatistics
+// reports 15-minute data points.
+const statsBucket = 15 * time.Minute
+
+// Enqueue implements store.Queue: every message, its recipients and the
+// send counters in one transaction, so a batch from concurrent senders
+// costs one fsync (group commit).
+func (s *Store) Enqueue(ctx context.Context, msgs []store.Message, rcpts [][]store.Recipient) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		msgStmt, err := tx.PrepareContext(ctx, `INSERT INTO messages(id, account_id, region, mail_from, from_addr, subject, config_set, tags, created_at, data) VALUES (?,?,?,?,?,?,?,?,?,?)`)
+		if err != nil {
+			return err
+		}
+		defer msgStmt.Close()
+		rcptStmt, err := tx.PrepareContext(ctx, `INSERT INTO recipients(message_id, address, domain, state, next_attempt, attempts, last_response, updated_at) VALUES (?,?,?,?,?,?,?,?)`)
+		if err != nil {
+			return err
+		}
+		defer rcptStmt.Close()
+		statStmt, err := tx.PrepareContext(ctx, `INSERT INTO send_stats(account_id, region, bucket, sent) VALUES (?,?,?,?)
+			ON CONFLICT(account_id, region, bucket) DO UPDATE SET sent = sent + excluded.sent`)
+		if err != nil {
+			return err
+		}
+		defer statStmt.Close()
+		for i, m := range msgs {
+			tags, err := json.Marshal(m.Tags)
+			if err != nil {
+				return err
+			}
+			if _, err := msgStmt.ExecContext(ctx, m.ID, m.AccountID, m.Region, m.MailFrom, m.From, m.Subject, m.ConfigurationSet, string(tags), ms(m.CreatedAt), m.Data); err != nil {
+				return err
+			}
+			for _, r := range rcpts[i] {
+				if _, err := rcptStmt.ExecContext(ctx, m.ID, r.Address, r.Domain, string(r.State), ms(r.NextAttempt), r.Attempts, r.LastResponse, ms(r.UpdatedAt)); err != nil {
+					return err
+				}
+			}
+			bucket := m.CreatedAt.UnixMilli() / statsBucket.Milliseconds()
+			if _, err := statStmt.ExecContext(ctx, m.AccountID, m.Region, bucket, len(rcpts[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return classify(err, "enqueue")
+}
+
+const messageCols = `id, account_id, region, mail_from, from_addr, subject, config_set, tags, created_at`
+
+func scanMessage(row interface{ Scan(...any) error }, withData bool) (store.Message, error) {
+	var m store.Message
+	var tags string
+	var created int64
+	dest := []any{&m.ID, &m.AccountID, &m.Region, &m.MailFrom, &m.From, &m.Subject, &m.ConfigurationSet, &tags, &created}
+	if withData {
+		dest = append(dest, &m.Data)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return m, err
+	}
+	m.CreatedAt = fromMS(created)
+	if err := json.Unmarshal([]byte(tags), &m.Tags); err != nil {
+		return m, err
+	}
+	return m, nil
+}
+
+// GetMessage implements store.Queue.
+func (s *Store) GetMessage(ctx context.Context, id string) (store.Message, error) {
+	m, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageCols+`, data FROM messages WHERE id = ?`, id), true)
+	return m, classify(err, "get message "+id)
+}
+
+const rcptCols = `message_id, address, domain, state, next_attempt, attempts, last_response, updated_at`
+
+func (s *Store) queryRecipients(ctx context.Context, q string, args ...any) ([]store.Recipient, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, classify(err, "recipients")
+	}
+	defer rows.Close()
+	var out []store.Recipient
+	for rows.Next() {
+		var r store.Recipient
+		var state string
+		var next, updated int64
+		if err := rows.Scan(&r.MessageID, &r.Address, &r.Domain, &state, &next, &r.Attempts, &r.LastResponse, &updated); err != nil {
+			return nil, classify(err, "recipients")
+		}
+		r.State, r.NextAttempt, r.UpdatedAt = store.RecipientState(state), fromMS(next), fromMS(updated)
+		out = append(out, r)
+	}
+	return out, classify(rows.Err(), "recipients")
+}
+
+// Recipients implements store.Queue.
+func (s *Store) Recipients(ctx context.Context, messageID string) ([]store.Recipient, error) {
+	return s.queryRecipients(ctx, `SELECT `+rcptCols+` FROM recipients WHERE message_id = ? ORDER BY rowid`, messageID)
+}
+
+// DueRecipients implements store.Queue.
+func (s *Store) DueRecipients(ctx context.Context, now time.Time, limit int) ([]store.Recipient, error) {
+	return s.queryRecipients(ctx, `SELECT `+rcptCols+` FROM recipients WHERE state IN ('queued', 'deferred') AND next_attempt <= ? ORDER BY next_attempt LIMIT ?`, ms(now), limit)
+}
+
+// UpdateRecipient implements store.Queue.
+func (s *Store) UpdateRecipient(ctx context.Context, r store.Recipient) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE recipients SET state = ?, next_attempt = ?, attempts = ?, last_response = ?, updated_at = ? WHERE message_id = ? AND address = ?`,
+		string(r.State), ms(r.NextAttempt), r.Attempts, r.LastResponse, ms(r.UpdatedAt), r.MessageID, r.Address)
+	if err != nil {
+		return classify(err, "update recipient")
+	}
+	return mustAffect(res, "update recipient "+r.Address)
+}
+
+// ListMessages implements store.Queue.
+func (s *Store) ListMessages(ctx context.Context, accountID, region string, before time.Time, limit int) ([]store.Message, error) {
+	if before.IsZero() {
+		before = time.Now().Add(time.Hour)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE account_id = ? AND region = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+		accountID, region, ms(before), limit)
+	if err != nil {
+		return nil, classify(err, "list messages")
+	}
+	defer rows.Close()
+	var out []store.Message
+	for rows.Next() {
+		m, err := scanMessage(rows, false)
+		if err != nil {
+			return nil, classify(err, "list messages")
+		}
+		out = append(out, m)
+	}
+	return out, classify(rows.Err(), "list messages")
+}
+
+// CountRecipientsSince implements store.Queue, from the 15-minute buckets
+// (the bucket holding since counts whole).
+func (s *Store) CountRecipientsSince(ctx context.Context, accountID, region string, since time.Time) (int, error) {
+	var n sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT SUM(sent) FROM send_stats WHERE account_id = ? AND region = ? AND bucket >= ?`,
+		accountID, region, since.UnixMilli()/statsBucket.Milliseconds()).Scan(&n)
+	return int(n.Int64), classify(err, "count recipients")
+}
