@@ -200,8 +200,8 @@ func TestSendRawV2AndV1(t *testing.T) {
 	verifyDKIM(t, env, m.Raw) // bare LF was normalized before signing
 	o2, err := v1.SendEmail(ctx, &ses.SendEmailInput{Source: aws.String("ann@example.com"),
 		Destination: &sestypes.Destination{ToAddresses: []string{"bob@example.org"}},
-		Message: &sestypes.Message{Subject: &sestypes.Content{Data: aws.String("v1 hello")}, Body: &sestypes.Body{Text: &sestypes.Content{Data: aws.String("hi")}}},
-		Tags:    []sestypes.MessageTag{{Name: aws.String("k"), Value: aws.String("v")}}})
+		Message:     &sestypes.Message{Subject: &sestypes.Content{Data: aws.String("v1 hello")}, Body: &sestypes.Body{Text: &sestypes.Content{Data: aws.String("hi")}}},
+		Tags:        []sestypes.MessageTag{{Name: aws.String("k"), Value: aws.String("v")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,4 +351,3 @@ func TestCustomMailFrom(t *testing.T) {
 		t.Errorf("envelope sender %q", m.MailFrom)
 	}
 }
-
