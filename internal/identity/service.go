@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sesame-email/sesame/internal/clock"
@@ -64,6 +65,9 @@ type Config struct {
 type Service struct {
 	cfg Config
 	log *slog.Logger
+
+	mu      sync.Mutex
+	signers map[string]*dkim.Signer // parsed keys, see signer
 }
 
 // New returns a Service.
@@ -71,7 +75,7 @@ func New(cfg Config) *Service {
 	if cfg.MaxIdentities == 0 {
 		cfg.MaxIdentities = MaxIdentities
 	}
-	return &Service{cfg: cfg, log: cfg.Logger}
+	return &Service{cfg: cfg, log: cfg.Logger, signers: map[string]*dkim.Signer{}}
 }
 
 // DomainOptions are the choices when creating a domain identity.

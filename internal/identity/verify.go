@@ -373,15 +373,42 @@ func (s *Service) SigningKey(ctx context.Context, accountID, region, name string
 	if len(keys) == 0 || !keys[0].Active {
 		return nil, nil
 	}
-	der, err := s.cfg.Sealer.Open(keys[0].SealedKey, []byte(keys[0].Selector))
+	return s.signer(e.DKIMDomain, keys[0])
+}
+
+// maxCachedSigners bounds the parsed-key cache.
+const maxCachedSigners = 10000
+
+// signer returns the Signer for a key, unsealing and parsing it once: a
+// selector's key material never changes (a new key gets a new selector),
+// so a cached Signer stays right until the key is dropped.
+func (s *Service) signer(domain string, k store.DKIMKey) (*dkim.Signer, error) {
+	cacheKey := domain + "\x00" + k.Selector + "\x00" + k.CreatedAt.String()
+	s.mu.Lock()
+	sg, ok := s.signers[cacheKey]
+	s.mu.Unlock()
+	if ok {
+		return sg, nil
+	}
+	der, err := s.cfg.Sealer.Open(k.SealedKey, []byte(k.Selector))
 	if err != nil {
-		return nil, fmt.Errorf("identity: key %s: %w", keys[0].Selector, err)
+		return nil, fmt.Errorf("identity: key %s: %w", k.Selector, err)
 	}
 	priv, err := dkim.ParsePrivateKey(der)
 	if err != nil {
 		return nil, err
 	}
-	return dkim.NewSigner(dkim.SignerOptions{Domain: e.DKIMDomain, Selector: keys[0].Selector, Key: priv})
+	sg, err = dkim.NewSigner(dkim.SignerOptions{Domain: domain, Selector: k.Selector, Key: priv})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.signers) >= maxCachedSigners {
+		clear(s.signers)
+	}
+	s.signers[cacheKey] = sg
+	s.mu.Unlock()
+	return sg, nil
 }
 
 // Records returns the DNS records table of an identity, each checked
