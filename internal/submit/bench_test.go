@@ -50,4 +50,3 @@ func BenchmarkSendEmailV2(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
-
