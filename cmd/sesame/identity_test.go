@@ -1,11 +1,15 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/sesame-email/sesame/internal/config"
 	"github.com/sesame-email/sesame/internal/testenv"
 )
 
@@ -80,5 +84,46 @@ func TestIdentityCommands(t *testing.T) {
 				t.Errorf("key %s after delete: %v %v", f[4], r, err)
 			}
 		}
+	}
+}
+
+func TestSendAndDevMessagesCommands(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{Config: func(c *config.Config) { c.Dev = true }})
+	env.VerifyDomain(t, nil, "", "cli.example")
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	g := []string{"--data-dir", env.DataDir}
+	file := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(file, []byte("attached notes"), 0o600)
+	out, err := run(t, append(g, "send", "--from", "me@cli.example", "--to", "you@example.org", "--subject", "Grüße", "--text", "hello", "--attach", file)...)
+	if err != nil {
+		t.Fatalf("send: %v\n%s", err, out)
+	}
+	id := strings.TrimSpace(out)
+	if len(id) != 60 {
+		t.Fatalf("message id %q", id)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err = run(t, append(g, "dev", "messages")...)
+		if err == nil && strings.Contains(out, id) && strings.Contains(out, "dkim=pass header.d=cli.example") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dev messages: %v\n%s", err, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out, err = run(t, append(g, "dev", "messages", id, "--raw")...)
+	if err != nil || !strings.Contains(out, "DKIM-Signature:") || !strings.Contains(out, "notes.txt") {
+		t.Fatalf("dev messages --raw: %v\n%s", err, out)
+	}
+	raw := filepath.Join(t.TempDir(), "m.eml")
+	os.WriteFile(raw, []byte("From: me@cli.example\nTo: you@example.org\nSubject: raw\n\nbody\n"), 0o600)
+	if out, err := run(t, append(g, "send", "--raw", raw)...); err != nil || len(strings.TrimSpace(out)) != 60 {
+		t.Fatalf("send --raw: %v %q", err, out)
+	}
+	if _, err := run(t, append(g, "send", "--from", "me@unverified.example", "--to", "x@example.org", "--text", "x")...); err == nil || !strings.Contains(err.Error(), "MessageRejected") {
+		t.Errorf("unverified sender: %v", err)
 	}
 }
