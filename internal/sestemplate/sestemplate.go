@@ -48,7 +48,9 @@ type SyntaxError struct {
 	Msg       string
 }
 
-func (e *SyntaxError) Error() string { return fmt.Sprintf("template syntax error at %d:%d: %s", e.Line, e.Col, e.Msg) }
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("template syntax error at %d:%d: %s", e.Line, e.Col, e.Msg)
+}
 
 // MissingAttributeError is a variable the data does not define.
 type MissingAttributeError struct{ Name string }
