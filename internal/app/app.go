@@ -39,6 +39,7 @@ import (
 	"github.com/sesame-email/sesame/internal/store"
 	"github.com/sesame-email/sesame/internal/store/sqlite"
 	"github.com/sesame-email/sesame/internal/submit"
+	"github.com/sesame-email/sesame/internal/templates"
 )
 
 // Files in the data dir.
@@ -227,6 +228,7 @@ func (a *App) Start(ctx context.Context) error {
 		Identities:    a.identities,
 		ServiceDomain: a.cfg.DomainName(),
 		Submit:        a.submit,
+		Templates:     templates.New(a.store, a.clock),
 		Queue:         a.queue,
 		Clock:         a.authClock,
 		Logger:        a.log.With("svc", "api"),

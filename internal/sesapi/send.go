@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sesame-email/sesame/internal/submit"
+	"github.com/sesame-email/sesame/internal/templates"
 )
 
 // sendErr maps a submit refusal to SES's codes (reference §2.3, §3).
@@ -90,7 +91,8 @@ type v2Content struct {
 		Data []byte
 	}
 	Template *struct {
-		TemplateName string
+		TemplateName, TemplateArn, TemplateData string
+		TemplateContent                         *v2TemplateContent
 	}
 }
 
@@ -147,7 +149,22 @@ func (s *Server) v2SendEmail(c *call) (any, error) {
 			req.Destinations = nil
 		}
 	case ct.Template != nil:
-		return nil, errBadRequest("Template content is not supported yet by this server.")
+		name := ct.Template.TemplateName
+		if name == "" {
+			name = ct.Template.TemplateArn
+		}
+		var inline *templates.Content
+		if ct.Template.TemplateContent != nil {
+			c := ct.Template.TemplateContent.content()
+			inline = &c
+		}
+		id, err := s.sendTemplated(c, templatedSend{name: name, inline: inline, defaultData: ct.Template.TemplateData,
+			from: in.FromEmailAddress, to: to, cc: cc, bcc: bcc, replyTo: in.ReplyToAddresses,
+			configSet: in.ConfigurationSetName, tags: tags, op: "SendEmail", maxSize: submit.MaxSizeV2})
+		if err != nil {
+			return nil, err
+		}
+		return struct{ MessageId string }{id}, nil
 	default:
 		return nil, errBadRequest("Content must hold Simple, Raw or Template.")
 	}

@@ -18,10 +18,12 @@ package sesapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +38,7 @@ import (
 	"github.com/sesame-email/sesame/internal/queue"
 	"github.com/sesame-email/sesame/internal/sigv4"
 	"github.com/sesame-email/sesame/internal/submit"
+	"github.com/sesame-email/sesame/internal/templates"
 )
 
 // Body limits. SES accepts 40 MB messages through v2 (base64 in JSON grows
@@ -57,6 +60,8 @@ type Config struct {
 	ServiceDomain string
 	// Submit accepts messages.
 	Submit *submit.Service
+	// Templates manages email templates.
+	Templates *templates.Service
 	// Queue tells sending statistics.
 	Queue *queue.Queue
 	// Clock tells the time for signature skew checks.
@@ -120,7 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	c := &call{ctx: r.Context(), r: r, reqID: ids.UUID()}
 	w.Header().Set("x-amzn-RequestId", c.reqID)
-	status, code := s.serve(w, c)
+	status, code := s.serveSafely(w, c)
 	s.metrics.requests.WithLabelValues(c.proto.String(), c.op, code).Inc()
 	s.metrics.latency.WithLabelValues(c.proto.String()).Observe(time.Since(start).Seconds())
 	level := slog.LevelInfo
@@ -130,6 +135,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Logger.Log(c.ctx, level, "api request", "api", c.proto.String(), "op", c.op, "status", status, "code", code,
 		"account", c.p.AccountID, "key", c.p.KeyID, "region", c.region, "request_id", c.reqID,
 		"remote", r.RemoteAddr, "dur_ms", time.Since(start).Milliseconds())
+}
+
+// serveSafely runs serve and turns a handler panic into an
+// InternalFailure answer and an error log line: one bad request never
+// takes a connection, or the server, down with it.
+func (s *Server) serveSafely(w http.ResponseWriter, c *call) (status int, code string) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.cfg.Logger.Error("api handler panic", "op", c.op, "panic", fmt.Sprint(p), "stack", string(debug.Stack()), "request_id", c.reqID)
+			status, code = s.fail(w, c, errInternal())
+		}
+	}()
+	return s.serve(w, c)
 }
 
 // serve does the work of ServeHTTP and returns the status and result code

@@ -35,6 +35,7 @@ func (s *Server) v1Ops() map[string]v1Op {
 	s.v1IdentityOps(ops)
 	ops["SendEmail"] = s.v1SendEmail
 	ops["SendRawEmail"] = s.v1SendRawEmail
+	s.v1TemplateOps(ops)
 	return ops
 }
 

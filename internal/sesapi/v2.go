@@ -22,6 +22,7 @@ func (s *Server) routeV2() {
 		{"POST /v2/email/outbound-emails", "SendEmail", s.v2SendEmail},
 	})
 	s.handle(s.v2, s.routeIdentitiesV2())
+	s.handle(s.v2, s.routeTemplatesV2())
 }
 
 type v2SendQuota struct {

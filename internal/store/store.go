@@ -116,6 +116,7 @@ type Store interface {
 	Keys
 	Identities
 	Queue
+	Templates
 	// Close releases the store's resources.
 	Close() error
 }

@@ -363,3 +363,22 @@ func finish(p parsed, messageID, msgIDDomain, feedbackID string, now time.Time) 
 	b.Write(p.body)
 	return b.Bytes()
 }
+
+// RenderedMIME returns a rendered template as the MIME text that
+// TestRenderTemplate answers with: the subject and the text and HTML
+// parts, without address fields.
+func RenderedMIME(subject, text, html string) ([]byte, error) {
+	raw, err := compose(Simple{From: "render@invalid", Subject: subject, Text: text, HTML: html})
+	if err != nil {
+		return nil, err
+	}
+	p, err := parseRaw(raw)
+	if err != nil {
+		return nil, err
+	}
+	p.header.Del("From")
+	var b bytes.Buffer
+	textproto.WriteHeader(&b, p.header)
+	b.Write(p.body)
+	return b.Bytes(), nil
+}

@@ -148,6 +148,16 @@ var migrations = []string{
 		PRIMARY KEY (account_id, region)
 	);
 	INSERT INTO identity_counts(account_id, region, n) SELECT account_id, region, COUNT(*) FROM identities GROUP BY account_id, region;`,
+	`CREATE TABLE templates (
+		account_id TEXT NOT NULL,
+		region TEXT NOT NULL,
+		name TEXT NOT NULL,
+		subject TEXT NOT NULL,
+		text TEXT NOT NULL,
+		html TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (account_id, region, name)
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -25,6 +25,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"RegionSettings", testRegionSettings},
 		{"Keys", testKeys},
 		{"Identities", testIdentities},
+		{"Templates", testTemplates},
+		{"Queue", testQueue},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,76 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sesame-email/sesame/internal/store"
+)
+
+func msg(id string, created time.Time) store.Message {
+	return store.Message{ID: id, AccountID: "000000000001", Region: "us-east-1", MailFrom: id + "@us-east-1.sesame.localhost",
+		From: "a@example.com", Subject: "s", Tags: map[string][]string{"k": {"v"}}, CreatedAt: created, Data: []byte("From: a@example.com\r\n\r\n" + id)}
+}
+
+func rcpt(id, addr string, state store.RecipientState, next time.Time) store.Recipient {
+	return store.Recipient{MessageID: id, Address: addr, Domain: "example.org", State: state, NextAttempt: next, UpdatedAt: next}
+}
+
+func testQueue(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	m1, m2 := msg("m1", t0), msg("m2", t0.Add(time.Minute))
+	err := s.Enqueue(ctx, []store.Message{m1, m2}, [][]store.Recipient{
+		{rcpt("m1", "a@example.org", store.RcptQueued, t0), rcpt("m1", "b@example.org", store.RcptQueued, t0.Add(time.Hour))},
+		{rcpt("m2", "c@example.org", store.RcptQueued, t0.Add(time.Minute))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A batch with a duplicate id fails whole: nothing of it is stored.
+	m3 := msg("m3", t0)
+	if err := s.Enqueue(ctx, []store.Message{m3, m1}, [][]store.Recipient{{rcpt("m3", "x@example.org", store.RcptQueued, t0)}, nil}); err == nil {
+		t.Error("duplicate message id accepted")
+	}
+	if _, err := s.GetMessage(ctx, "m3"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("half a failed batch stored: %v", err)
+	}
+	got, err := s.GetMessage(ctx, "m1")
+	if err != nil || string(got.Data) != string(m1.Data) || got.Tags["k"][0] != "v" || !got.CreatedAt.Equal(t0) || got.MailFrom != m1.MailFrom {
+		t.Errorf("GetMessage = %+v, %v", got, err)
+	}
+	rs, err := s.Recipients(ctx, "m1")
+	if err != nil || len(rs) != 2 || rs[0].Address != "a@example.org" {
+		t.Errorf("Recipients = %+v, %v", rs, err)
+	}
+	due, err := s.DueRecipients(ctx, t0.Add(30*time.Minute), 10)
+	if err != nil || len(due) != 2 || due[0].Address != "a@example.org" || due[1].Address != "c@example.org" {
+		t.Errorf("due = %+v, %v", due, err)
+	}
+	r := due[0]
+	r.State, r.Attempts, r.LastResponse = store.RcptDelivered, 1, "250 ok"
+	if err := s.UpdateRecipient(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	due, _ = s.DueRecipients(ctx, t0.Add(2*time.Hour), 10)
+	if len(due) != 2 || due[0].Address != "c@example.org" {
+		t.Errorf("due after delivery = %+v", due)
+	}
+	if err := s.UpdateRecipient(ctx, rcpt("nope", "x@example.org", store.RcptBounced, t0)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("update unknown: %v", err)
+	}
+	list, err := s.ListMessages(ctx, "000000000001", "us-east-1", time.Time{}, 10)
+	if err != nil || len(list) != 2 || list[0].ID != "m2" || list[0].Data != nil {
+		t.Errorf("ListMessages = %+v, %v", list, err)
+	}
+	if other, _ := s.ListMessages(ctx, "000000000002", "us-east-1", time.Time{}, 10); len(other) != 0 {
+		t.Errorf("another account sees %d messages", len(other))
+	}
+	if n, err := s.CountRecipientsSince(ctx, "000000000001", "us-east-1", t0.Add(-time.Hour)); err != nil || n != 3 {
+		t.Errorf("count = %d, %v", n, err)
+	}
+	if n, _ := s.CountRecipientsSince(ctx, "000000000001", "us-east-1", t0.Add(24*time.Hour)); n != 0 {
+		t.Errorf("count in the future = %d", n)
+	}
+}
