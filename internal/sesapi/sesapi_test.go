@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/sesame-email/sesame/internal/apiclient"
@@ -265,7 +264,7 @@ func TestProtocolErrors(t *testing.T) {
 		})
 	}
 	// A v1 unknown action through the real SDK: a v2-only operation name is not a v1 action.
-	_, err := env.SESv2("", nil).CreateEmailTemplate(context.Background(), &sesv2.CreateEmailTemplateInput{TemplateName: aws.String("t"), TemplateContent: &types.EmailTemplateContent{Subject: aws.String("s")}})
+	_, err := env.SESv2("", nil).CreateConfigurationSet(context.Background(), &sesv2.CreateConfigurationSetInput{ConfigurationSetName: aws.String("not-yet")})
 	if err == nil || code(t, err) != "UnknownOperationException" {
 		t.Errorf("not-yet-implemented v2 op: %v", err)
 	}
