@@ -308,7 +308,8 @@ func (a *App) startDevCapture(ctx context.Context) error {
 		lookupOwn = own.LookupTXT
 	}
 	capture := &mta.Capture{Lookup: mta.DevLookup(a.cfg.DomainName(), lookupOwn, lookupOther)}
-	w := mta.NewWorker(a.store, capture, a.clock, a.log.With("svc", "mta"), a.queue.Wake())
+	sim := &mta.Simulator{Domains: []string{"simulator." + a.cfg.DomainName(), "simulator.amazonses.com"}, Next: capture}
+	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake())
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

@@ -170,3 +170,8 @@ func (q *Queue) Message(ctx context.Context, id string) (store.Message, error) {
 func (q *Queue) Recipients(ctx context.Context, id string) ([]store.Recipient, error) {
 	return q.st.Recipients(ctx, id)
 }
+
+// Stats returns the 15-minute sending buckets since t.
+func (q *Queue) Stats(ctx context.Context, accountID, region string, since time.Time) ([]store.StatBucket, error) {
+	return q.st.SendStats(ctx, accountID, region, since)
+}

@@ -2,6 +2,7 @@ package sesapi
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -35,6 +36,7 @@ func (s *Server) v1Ops() map[string]v1Op {
 	s.v1IdentityOps(ops)
 	ops["SendEmail"] = s.v1SendEmail
 	ops["SendRawEmail"] = s.v1SendRawEmail
+	ops["GetSendStatistics"] = s.v1GetSendStatistics
 	s.v1TemplateOps(ops)
 	return ops
 }
@@ -140,4 +142,27 @@ func (s *Server) quota(c *call) (sendQuota, error) {
 		return sendQuota{}, err
 	}
 	return sendQuota{Max24HourSend: a.Max24HourSend, MaxSendRate: a.MaxSendRate, SentLast24Hours: float64(sent)}, nil
+}
+
+// v1GetSendStatistics reports 15-minute data points over the last two
+// weeks. DeliveryAttempts counts accepted recipients; bounces, complaints
+// and rejects are 0 until feedback processing records them.
+func (s *Server) v1GetSendStatistics(c *call) (func(*xmlw), error) {
+	stats, err := s.cfg.Queue.Stats(c.ctx, c.p.AccountID, c.region, s.cfg.Clock.Now().Add(-14*24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	return func(x *xmlw) {
+		x.open("SendDataPoints")
+		for _, b := range stats {
+			x.open("member")
+			x.time("Timestamp", b.Start)
+			x.elem("DeliveryAttempts", strconv.Itoa(b.Sent))
+			x.elem("Bounces", "0")
+			x.elem("Complaints", "0")
+			x.elem("Rejects", "0")
+			x.close("member")
+		}
+		x.close("SendDataPoints")
+	}, nil
 }

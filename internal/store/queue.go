@@ -71,4 +71,13 @@ type Queue interface {
 	// CountRecipientsSince counts an account's recipients accepted since t
 	// in a region (the 24-hour quota).
 	CountRecipientsSince(ctx context.Context, accountID, region string, since time.Time) (int, error)
+	// SendStats returns the 15-minute buckets since t, oldest first.
+	SendStats(ctx context.Context, accountID, region string, since time.Time) ([]StatBucket, error)
+}
+
+// StatBucket is one 15-minute bucket of sending statistics.
+type StatBucket struct {
+	Start time.Time
+	// Sent counts recipients accepted (SES's DeliveryAttempts).
+	Sent int
 }

@@ -158,6 +158,10 @@ func TestSendSimpleV2(t *testing.T) {
 	if q.SentLast24Hours != 3 {
 		t.Errorf("SentLast24Hours = %v, want 3", q.SentLast24Hours)
 	}
+	st, err := env.SES("", nil).GetSendStatistics(ctx, &ses.GetSendStatisticsInput{})
+	if err != nil || len(st.SendDataPoints) != 1 || st.SendDataPoints[0].DeliveryAttempts != 3 || st.SendDataPoints[0].Timestamp == nil {
+		t.Errorf("GetSendStatistics = %+v, %v", st, err)
+	}
 }
 
 const rawMsg = "From: Ann <ann@example.com>\r\nTo: bob@example.org\r\nBcc: hidden@example.net\r\nSubject: raw\r\n" +
@@ -349,5 +353,47 @@ func TestCustomMailFrom(t *testing.T) {
 	m := captured(t, env, nil, aws.ToString(out.MessageId))
 	if m.MailFrom != aws.ToString(out.MessageId)+"@bounce.example.com" {
 		t.Errorf("envelope sender %q", m.MailFrom)
+	}
+}
+
+func TestMailboxSimulator(t *testing.T) {
+	env := devEnv(t)
+	out, err := env.SESv2("", nil).SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("ann@example.com"),
+		Destination: &types.Destination{ToAddresses: []string{"success@simulator.sesame.localhost", "BOUNCE+x@simulator.amazonses.com",
+			"suppressionlist@simulator.sesame.localhost", "complaint@simulator.sesame.localhost", "real@example.org"}},
+		Content: &types.EmailContent{Simple: &types.Message{Subject: &types.Content{Data: aws.String("sim")}, Body: &types.Body{Text: &types.Content{Data: aws.String("b")}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(out.MessageId)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := env.Admin(nil).Message(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states := map[string]string{}
+		for _, r := range m.Recipients {
+			states[strings.ToLower(r.Address)] = r.State + " " + r.LastResponse
+		}
+		if !strings.HasPrefix(states["real@example.org"], "queued") {
+			want := map[string]string{
+				"success@simulator.sesame.localhost":         "delivered 250",
+				"bounce+x@simulator.amazonses.com":           "bounced 550 5.1.1 user unknown",
+				"suppressionlist@simulator.sesame.localhost": "bounced 550 5.1.1 Amazon SES has suppressed",
+				"complaint@simulator.sesame.localhost":       "delivered 250",
+				"real@example.org":                           "captured",
+			}
+			for addr, w := range want {
+				if !strings.HasPrefix(states[addr], w) {
+					t.Errorf("%s: %q, want prefix %q", addr, states[addr], w)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not processed: %v", states)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

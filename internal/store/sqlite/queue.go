@@ -155,3 +155,24 @@ func (s *Store) CountRecipientsSince(ctx context.Context, accountID, region stri
 		accountID, region, since.UnixMilli()/statsBucket.Milliseconds()).Scan(&n)
 	return int(n.Int64), classify(err, "count recipients")
 }
+
+// SendStats implements store.Queue.
+func (s *Store) SendStats(ctx context.Context, accountID, region string, since time.Time) ([]store.StatBucket, error) {
+	w := statsBucket.Milliseconds()
+	rows, err := s.db.QueryContext(ctx, `SELECT bucket, sent FROM send_stats WHERE account_id = ? AND region = ? AND bucket >= ? ORDER BY bucket`,
+		accountID, region, since.UnixMilli()/w)
+	if err != nil {
+		return nil, classify(err, "send stats")
+	}
+	defer rows.Close()
+	var out []store.StatBucket
+	for rows.Next() {
+		var b int64
+		var n int
+		if err := rows.Scan(&b, &n); err != nil {
+			return nil, classify(err, "send stats")
+		}
+		out = append(out, store.StatBucket{Start: time.UnixMilli(b * w).UTC(), Sent: n})
+	}
+	return out, classify(rows.Err(), "send stats")
+}

@@ -73,4 +73,8 @@ func testQueue(t *testing.T, s store.Store) {
 	if n, _ := s.CountRecipientsSince(ctx, "000000000001", "us-east-1", t0.Add(24*time.Hour)); n != 0 {
 		t.Errorf("count in the future = %d", n)
 	}
+	stats, err := s.SendStats(ctx, "000000000001", "us-east-1", t0.Add(-time.Hour))
+	if err != nil || len(stats) != 1 || stats[0].Sent != 3 || stats[0].Start.After(t0) || t0.Sub(stats[0].Start) >= 15*time.Minute {
+		t.Errorf("stats = %+v, %v", stats, err)
+	}
 }
