@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sesame-email/sesame/internal/account"
+	"github.com/sesame-email/sesame/internal/certs"
 	"github.com/sesame-email/sesame/internal/clock"
 	"github.com/sesame-email/sesame/internal/config"
 	"github.com/sesame-email/sesame/internal/credfile"
@@ -36,6 +37,7 @@ import (
 	"github.com/sesame-email/sesame/internal/queue"
 	"github.com/sesame-email/sesame/internal/sealer"
 	"github.com/sesame-email/sesame/internal/sesapi"
+	"github.com/sesame-email/sesame/internal/smtpd"
 	"github.com/sesame-email/sesame/internal/store"
 	"github.com/sesame-email/sesame/internal/store/sqlite"
 	"github.com/sesame-email/sesame/internal/submit"
@@ -82,6 +84,9 @@ type App struct {
 	dns        *dnsserver.Server
 	queue      *queue.Queue
 	submit     *submit.Service
+	smtp       *smtpd.Submission
+	smtpAddr   string
+	smtpsAddr  string
 	registry   *prometheus.Registry
 	cancel     context.CancelFunc
 
@@ -277,6 +282,9 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		a.dns = dnsSrv
 	}
+	if err := a.startSubmission(); err != nil {
+		return err
+	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -291,9 +299,45 @@ func (a *App) Start(ctx context.Context) error {
 	if err := credfile.WriteConfig(filepath.Join(a.cfg.DataDir, AWSConfigFile), a.cfg.Regions[0], endpoint); err != nil {
 		a.log.Warn("could not write the AWS config file", "err", err)
 	}
-	a.log.Info("sesame serving", "http", endpoint, "dns", a.DNSAddr(), "data_dir", a.cfg.DataDir, "regions", a.cfg.Regions, "domain", a.cfg.Domain)
+	a.log.Info("sesame serving", "http", endpoint, "dns", a.DNSAddr(), "smtp", a.smtpAddr, "smtps", a.smtpsAddr, "data_dir", a.cfg.DataDir, "regions", a.cfg.Regions, "domain", a.cfg.Domain)
 	return nil
 }
+
+// startSubmission starts SMTP submission with STARTTLS and implicit TLS.
+func (a *App) startSubmission() error {
+	if off(a.cfg.SMTPAddr) && off(a.cfg.SMTPSAddr) {
+		return nil
+	}
+	hosts := []string{a.cfg.Hostname}
+	for _, ip := range publicIPs(a.cfg.PublicIPs, a.cfg.SMTPAddr, a.cfg.SMTPSAddr) {
+		hosts = append(hosts, ip.String())
+	}
+	tlsCfg, err := certs.Load(a.cfg.TLSCert, a.cfg.TLSKey, a.cfg.DataDir, hosts)
+	if err != nil {
+		return err
+	}
+	a.smtp = smtpd.NewSubmission(smtpd.Config{Accounts: a.accounts, Submit: a.submit, Regions: a.cfg.Regions,
+		Hostname: a.cfg.Hostname, TLS: tlsCfg, Logger: a.log.With("svc", "submission")})
+	if !off(a.cfg.SMTPAddr) {
+		if a.smtpAddr, err = a.smtp.Listen(a.cfg.SMTPAddr, false); err != nil {
+			return err
+		}
+	}
+	if !off(a.cfg.SMTPSAddr) {
+		if a.smtpsAddr, err = a.smtp.Listen(a.cfg.SMTPSAddr, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func off(addr string) bool { return addr == "" || addr == "off" }
+
+// SMTPAddr returns the bound STARTTLS submission address.
+func (a *App) SMTPAddr() string { return a.smtpAddr }
+
+// SMTPSAddr returns the bound implicit-TLS submission address.
+func (a *App) SMTPSAddr() string { return a.smtpsAddr }
 
 // startDevCapture runs the --dev delivery worker: every message is
 // captured with the result of verifying its own DKIM signature.
@@ -343,6 +387,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.dns != nil {
 		if err := a.dns.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("app: dns shutdown: %w", err))
+		}
+	}
+	if a.smtp != nil {
+		if err := a.smtp.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("app: smtp shutdown: %w", err))
 		}
 	}
 	if a.httpSrv != nil {
