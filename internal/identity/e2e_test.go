@@ -99,6 +99,11 @@ func TestEasyDKIMLifecycle(t *testing.T) {
 		}
 	}
 	g := get(t, env, "example.com")
+	if g.VerificationStatus != types.VerificationStatusPending || g.VerificationInfo.LastCheckedTimestamp != nil {
+		t.Errorf("checked before the engine ran: %+v", g.VerificationInfo)
+	}
+	check(t, env, "example.com")
+	g = get(t, env, "example.com")
 	if g.VerificationStatus != types.VerificationStatusPending || g.VerificationInfo.ErrorType != types.VerificationErrorHostNotFound || g.VerificationInfo.LastCheckedTimestamp == nil {
 		t.Errorf("pending: status %s info %+v", g.VerificationStatus, g.VerificationInfo)
 	}

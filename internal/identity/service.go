@@ -229,7 +229,9 @@ func (s *Service) CreateDomain(ctx context.Context, accountID, region, domain st
 		return store.Identity{}, err
 	}
 	s.log.Info("identity created", "account", accountID, "region", region, "identity", name, "dkim", d.Origin)
-	return s.CheckNow(ctx, accountID, region, name)
+	// The first DNS check is the engine's (NextCheck is now): a slow or
+	// unreachable resolver never holds up the API call.
+	return id, nil
 }
 
 // CreateEmail creates an address identity and mails its verification link.

@@ -284,11 +284,11 @@ func (s *Service) SetDKIMSigning(ctx context.Context, accountID, region, name st
 	}
 	d.SigningEnabled = id.DKIM.SigningEnabled || id.DKIM.Origin == ""
 	id.DKIM = d
-	id.NextCheck = now
+	id.NextCheck = now // checked by the engine at once
 	if err := s.cfg.Store.UpdateIdentity(ctx, id, &keys); err != nil {
 		return store.Identity{}, err
 	}
-	return s.CheckNow(ctx, accountID, region, id.Name)
+	return id, nil
 }
 
 // retireInactive drops keys kept published during a rotation once the
@@ -344,11 +344,11 @@ func (s *Service) SetMailFrom(ctx context.Context, accountID, region, name, doma
 	if mf != id.MailFrom.Domain {
 		id.MailFrom.Domain, id.MailFrom.Verification = mf, pending(now)
 	}
-	id.NextCheck = now
+	id.NextCheck = now // checked by the engine at once
 	if err := s.cfg.Store.UpdateIdentity(ctx, id, nil); err != nil {
 		return store.Identity{}, err
 	}
-	return s.CheckNow(ctx, accountID, region, id.Name)
+	return id, nil
 }
 
 // SigningKey returns the DKIM signer for mail from name (a domain or an
