@@ -200,7 +200,8 @@ func (s *Server) templatedSimple(c *call, name string, inline *templates.Content
 }
 
 // mergeData overlays a destination's replacement data on the default data
-// (a shallow merge of two JSON objects).
+// as SES's SendBulkEmail does: member by member, nested objects merged,
+// other values replaced (sestemplate.MergeData).
 func mergeData(def, repl string) (string, error) {
 	if repl == "" {
 		return def, nil
@@ -208,17 +209,18 @@ func mergeData(def, repl string) (string, error) {
 	if def == "" {
 		return repl, nil
 	}
-	var a, b map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(def), &a); err != nil {
-		return "", errBadRequest("DefaultTemplateData is not a JSON object.")
+	a, err := sestemplate.DecodeData(def)
+	if err != nil {
+		return "", errBadRequest("DefaultTemplateData: %v", err)
 	}
-	if err := json.Unmarshal([]byte(repl), &b); err != nil {
-		return "", errBadRequest("ReplacementTemplateData is not a JSON object.")
+	b, err := sestemplate.DecodeData(repl)
+	if err != nil {
+		return "", errBadRequest("ReplacementTemplateData: %v", err)
 	}
-	for k, v := range b {
-		a[k] = v
+	out, err := json.Marshal(sestemplate.MergeData(a, b))
+	if err != nil {
+		return "", err
 	}
-	out, _ := json.Marshal(a)
 	return string(out), nil
 }
 
