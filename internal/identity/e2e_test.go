@@ -522,3 +522,107 @@ func TestIdentityLimit(t *testing.T) {
 }
 
 func sesIdentityType(s string) sestypes.IdentityType { return sestypes.IdentityType(s) }
+
+// TestBYODKIMAndMailFromFullCycle runs the remaining status paths:
+// BYODKIM and MAIL FROM records removed (TEMPORARY_FAILURE), 72 h later
+// FAILED, published again (SUCCESS).
+func TestBYODKIMAndMailFromFullCycle(t *testing.T) {
+	env, fake := start(t)
+	k, b64 := byodkimKey(t)
+	v2 := env.SESv2("", nil)
+	if _, err := v2.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("cycle.example"),
+		DkimSigningAttributes: &types.DkimSigningAttributes{DomainSigningSelector: aws.String("s1"), DomainSigningPrivateKey: aws.String(b64)}}); err != nil {
+		t.Fatal(err)
+	}
+	v2.PutEmailIdentityMailFromAttributes(ctx, &sesv2.PutEmailIdentityMailFromAttributesInput{EmailIdentity: aws.String("cycle.example"), MailFromDomain: aws.String("mail.cycle.example")})
+	txt, _ := dkim.TXTRecord(k.Public())
+	keyRR := fmt.Sprintf(`s1._domainkey.cycle.example. 300 IN TXT "%s"`, strings.Join(dkim.SplitTXT(txt), `" "`))
+	mxRR := "mail.cycle.example. 300 IN MX 10 feedback-smtp." + env.Region() + "." + env.Config.Domain + "."
+	spfRR := `mail.cycle.example. 300 IN TXT "v=spf1 include:` + env.Config.Domain + ` -all"`
+	env.DNS.Add(keyRR, mxRR, spfRR)
+	status := func() (types.DkimStatus, types.MailFromDomainStatus) {
+		check(t, env, "cycle.example")
+		g := get(t, env, "cycle.example")
+		return g.DkimAttributes.Status, g.MailFromAttributes.MailFromDomainStatus
+	}
+	steps := []struct {
+		name   string
+		do     func()
+		dk     types.DkimStatus
+		mailMF types.MailFromDomainStatus
+	}{
+		{"published", func() {}, types.DkimStatusSuccess, types.MailFromDomainStatusSuccess},
+		{"removed", func() {
+			env.DNS.Remove("s1._domainkey.cycle.example", dns.TypeTXT)
+			env.DNS.Remove("mail.cycle.example", dns.TypeMX)
+		}, types.DkimStatusTemporaryFailure, types.MailFromDomainStatusTemporaryFailure},
+		{"71 h later", func() { fake.Advance(71 * time.Hour) }, types.DkimStatusTemporaryFailure, types.MailFromDomainStatusTemporaryFailure},
+		{"72 h later", func() { fake.Advance(time.Hour) }, types.DkimStatusFailed, types.MailFromDomainStatusFailed},
+		{"published again", func() { env.DNS.Add(keyRR, mxRR) }, types.DkimStatusSuccess, types.MailFromDomainStatusSuccess},
+	}
+	for _, s := range steps {
+		s.do()
+		dk, mf := status()
+		if dk != s.dk || mf != s.mailMF {
+			t.Fatalf("%s: DKIM %s MAIL FROM %s; want %s / %s", s.name, dk, mf, s.dk, s.mailMF)
+		}
+	}
+}
+
+// TestKeyRotationKeepsOldKeysPublished switches an Easy DKIM domain to new
+// keys: the old keys stay in sesame's DNS (mail signed a moment ago still
+// verifies) until the new CNAMEs verify, then they are dropped.
+func TestKeyRotationKeepsOldKeysPublished(t *testing.T) {
+	env, _ := start(t)
+	v2 := env.SESv2("", nil)
+	out, err := v2.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("rot.example"),
+		DkimSigningAttributes: &types.DkimSigningAttributes{NextSigningKeyLength: types.DkimSigningKeyLengthRsa1024Bit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := out.DkimAttributes.Tokens
+	publishCNAMEs(env, "rot.example", old)
+	check(t, env, "rot.example")
+	r, _ := dnsx.New(dnsx.Options{Servers: []string{env.DNS.Addr()}})
+	resolves := func(tok string) bool {
+		txt, err := r.LookupTXT(ctx, tok+".dkim."+env.Config.Domain)
+		return err == nil && len(txt) > 0
+	}
+	rot, err := v2.PutEmailIdentityDkimSigningAttributes(ctx, &sesv2.PutEmailIdentityDkimSigningAttributesInput{EmailIdentity: aws.String("rot.example"),
+		SigningAttributesOrigin: types.DkimSigningAttributesOriginAwsSes,
+		SigningAttributes:       &types.DkimSigningAttributes{NextSigningKeyLength: types.DkimSigningKeyLengthRsa2048Bit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := rot.DkimTokens
+	if len(fresh) != 3 || slices.Equal(fresh, old) || rot.DkimStatus != types.DkimStatusPending {
+		t.Fatalf("rotation: %+v", rot)
+	}
+	check(t, env, "rot.example")
+	for _, tok := range append(append([]string{}, old...), fresh...) {
+		if !resolves(tok) {
+			t.Errorf("key %s not published during the rotation", tok)
+		}
+	}
+	if g := get(t, env, "rot.example"); !g.VerifiedForSendingStatus || g.DkimAttributes.Status != types.DkimStatusPending || g.DkimAttributes.CurrentSigningKeyLength != types.DkimSigningKeyLengthRsa2048Bit {
+		t.Errorf("during rotation: verified %v DKIM %s %s", g.VerifiedForSendingStatus, g.DkimAttributes.Status, g.DkimAttributes.CurrentSigningKeyLength)
+	}
+	// New mail is signed with a new key already.
+	signer, _ := env.App.Identities().SigningKey(ctx, accountOf(t, env), env.Region(), "a@rot.example")
+	h, _ := signer.Sign([]byte("From: a@rot.example\r\n\r\nx\r\n"))
+	if !slices.ContainsFunc(fresh, func(tok string) bool { return strings.Contains(h, "s="+tok+";") }) {
+		t.Errorf("signed with an old key: %s", h)
+	}
+	publishCNAMEs(env, "rot.example", fresh)
+	check(t, env, "rot.example")
+	for _, tok := range old {
+		if resolves(tok) {
+			t.Errorf("old key %s still published after the new keys verified", tok)
+		}
+	}
+	for _, tok := range fresh {
+		if !resolves(tok) {
+			t.Errorf("new key %s not published", tok)
+		}
+	}
+}

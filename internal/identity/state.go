@@ -38,7 +38,7 @@ func advance(v store.Verification, o outcome, now time.Time) store.Verification 
 	}
 	v.LastChecked = now
 	v.Records = o.records
-	if o.unknown {
+	if o.unknown && !o.ok {
 		v.ErrorType = "DNS_SERVER_ERROR"
 		return v
 	}

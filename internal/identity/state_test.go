@@ -35,6 +35,7 @@ func TestAdvance(t *testing.T) {
 		{"dns error leaves success", v(store.StatusSuccess, t0), unknown, t0.Add(time.Hour), store.StatusSuccess, t0},
 		{"dns error never fails pending", v(store.StatusPending, t0), unknown, t0.Add(80 * time.Hour), store.StatusPending, t0},
 		{"not started", v(store.StatusNotStarted, t0), ok, t0.Add(time.Hour), store.StatusNotStarted, t0},
+		{"a pass beats a dns error elsewhere", v(store.StatusPending, t0), outcome{ok: true, unknown: true}, t0.Add(time.Minute), store.StatusSuccess, t0.Add(time.Minute)},
 	}
 	for _, tc := range tests {
 		got := advance(tc.in, tc.o, tc.now)

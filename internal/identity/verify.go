@@ -29,6 +29,7 @@ func (s *Service) check(ctx context.Context, id store.Identity) (store.Identity,
 	now := s.now()
 	if id.Type == store.IdentityDomain {
 		dk := outcome{}
+		var retained outcome // the previous keys during a rotation
 		if id.DKIM.Origin != "" {
 			keys, err := s.cfg.Store.DKIMKeys(ctx, id.AccountID, id.Region, id.Name)
 			if err != nil {
@@ -36,17 +37,34 @@ func (s *Service) check(ctx context.Context, id store.Identity) (store.Identity,
 			}
 			dk = checkDKIM(ctx, s.cfg.Resolver, s.cfg.ServiceDomain, id, s.publicKeys(keys))
 			id.DKIM.Verification = advance(id.DKIM.Verification, dk, now)
+			var old []string
+			for _, k := range keys {
+				if !k.Active && k.Easy {
+					old = append(old, k.Selector)
+				}
+			}
+			if !dk.ok && len(old) > 0 {
+				prev := id
+				prev.DKIM.Origin, prev.DKIM.Tokens = "AWS_SES", old
+				retained = checkDKIM(ctx, s.cfg.Resolver, s.cfg.ServiceDomain, prev, nil)
+			}
 		}
-		// The domain is verified by its DKIM records or by the legacy TXT
-		// token (reference §9).
+		// The domain is verified by its DKIM records, by the previous keys'
+		// records while a rotation is pending ("an Easy key-length change
+		// puts DKIM back to PENDING, but sending stays verified", reference
+		// §9), or by the legacy TXT token.
 		own := dk
-		if !dk.ok {
+		if retained.ok {
+			own = retained
+		}
+		if !own.ok {
 			legacy := checkLegacyTXT(ctx, s.cfg.Resolver, id)
 			if legacy.ok || id.DKIM.Origin == "" {
 				own = legacy
 			}
 			own.records = append(append([]store.RecordCheck{}, dk.records...), legacy.records...)
-			own.unknown = dk.unknown || legacy.unknown
+			// A DNS error on one path does not hide a pass on the other.
+			own.unknown = !own.ok && (dk.unknown || legacy.unknown)
 		}
 		id.Verification = advance(id.Verification, own, now)
 	}
