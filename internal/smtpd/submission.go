@@ -46,6 +46,8 @@ type Config struct {
 	// IdleTimeout closes a connection that sends nothing this long;
 	// 0 = 30 s.
 	IdleTimeout time.Duration
+	// SessionTimeout bounds a whole session; 0 = MaxSession.
+	SessionTimeout time.Duration
 }
 
 // Submission is the SMTP submission service.
@@ -60,6 +62,9 @@ type Submission struct {
 func NewSubmission(cfg Config) *Submission {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = 30 * time.Second
+	}
+	if cfg.SessionTimeout == 0 {
+		cfg.SessionTimeout = MaxSession
 	}
 	return &Submission{cfg: cfg, failing: map[string]*rate.Limiter{}}
 }
@@ -89,6 +94,7 @@ func (s *Submission) Listen(addr string, implicitTLS bool) (string, error) {
 	srv.WriteTimeout = s.cfg.IdleTimeout
 	srv.AllowInsecureAuth = false
 	srv.ErrorLog = slogWriter{s.cfg.Logger}
+	ln = cappedListener{Listener: ln, max: s.cfg.SessionTimeout}
 	if implicitTLS {
 		ln = tls.NewListener(ln, s.cfg.TLS)
 	}

@@ -274,6 +274,33 @@ func TestHostileClient(t *testing.T) {
 	if !strings.HasPrefix(string(rest), "220 ") || time.Since(start) > 3*time.Second {
 		t.Errorf("idle connection: %q after %v", rest, time.Since(start))
 	}
+	// A client that keeps talking is still cut off at the session limit.
+	capped := smtpd.NewSubmission(smtpd.Config{Regions: []string{"us-east-1"}, Hostname: "cap.test", TLS: insecure,
+		Logger: slog.New(slog.DiscardHandler), IdleTimeout: time.Second, SessionTimeout: 500 * time.Millisecond})
+	capAddr, err := capped.Listen("127.0.0.1:0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capped.Shutdown(ctx)
+	chatty, err := net.Dial("tcp", capAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chatty.Close()
+	start = time.Now()
+	closed := false
+	buf := make([]byte, 4096)
+	for time.Since(start) < 5*time.Second {
+		chatty.Write([]byte("NOOP\r\n"))
+		chatty.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := chatty.Read(buf); err != nil && !isTimeout(err) {
+			closed = true
+			break
+		}
+	}
+	if !closed || time.Since(start) > 3*time.Second {
+		t.Errorf("chatty session not ended by the cap (closed %v after %v)", closed, time.Since(start))
+	}
 	// The server still serves others.
 	c, err := dial(t, env, sasl.NewPlainClient("", env.Creds.AccessKeyID, password(t, env.Creds.SecretAccessKey, "us-east-1")))
 	if err != nil {
@@ -307,4 +334,9 @@ func TestNetSMTPClient(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
