@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -294,6 +295,8 @@ func (a *App) Start(ctx context.Context) error {
 		if err := a.startDevCapture(ctx); err != nil {
 			return err
 		}
+	} else {
+		a.startDelivery(ctx)
 	}
 	endpoint := "http://" + ln.Addr().String()
 	if err := credfile.WriteConfig(filepath.Join(a.cfg.DataDir, AWSConfigFile), a.cfg.Regions[0], endpoint); err != nil {
@@ -301,6 +304,28 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.log.Info("sesame serving", "http", endpoint, "dns", a.DNSAddr(), "smtp", a.smtpAddr, "smtps", a.smtpsAddr, "data_dir", a.cfg.DataDir, "regions", a.cfg.Regions, "domain", a.cfg.Domain)
 	return nil
+}
+
+// startDelivery runs the delivery worker: the mailbox simulator, then SMTP
+// to MX hosts (or the relay, or pinned transports).
+func (a *App) startDelivery(ctx context.Context) {
+	pins := map[string]string{}
+	for _, t := range a.cfg.Transports {
+		d, hp, _ := strings.Cut(t, "=")
+		pins[strings.ToLower(d)] = hp
+	}
+	smtpT := mta.NewSMTPTransport(mta.SMTPOptions{
+		Hostname: a.cfg.Hostname, Resolver: a.resolver, Transports: pins,
+		Relay: a.cfg.Relay, RelayUser: a.cfg.RelayUser, RelayPassword: a.cfg.RelayPassword,
+		MaxAge: a.cfg.MaxQueueAge, Clock: a.clock, Logger: a.log.With("svc", "mta"),
+	})
+	sim := &mta.Simulator{Domains: []string{"simulator." + a.cfg.DomainName(), "simulator.amazonses.com"}, Next: smtpT}
+	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake())
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		w.Run(ctx)
+	}()
 }
 
 // startSubmission starts SMTP submission with STARTTLS and implicit TLS.

@@ -1,0 +1,250 @@
+package mta
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/sesame-email/sesame/internal/certs"
+	"github.com/sesame-email/sesame/internal/clock"
+	"github.com/sesame-email/sesame/internal/dnstest"
+	"github.com/sesame-email/sesame/internal/dnsx"
+	"github.com/sesame-email/sesame/internal/smtptest"
+	"github.com/sesame-email/sesame/internal/store"
+)
+
+type fixture struct {
+	z   *dnstest.Server
+	clk *clock.Fake
+	t   *SMTPTransport
+	// hosts maps "name:25" to a sink address (the Dial seam).
+	hosts map[string]string
+}
+
+func newFixture(t *testing.T, mutate func(*SMTPOptions)) *fixture {
+	f := &fixture{z: dnstest.Start(t), clk: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), hosts: map[string]string{}}
+	r, _ := dnsx.New(dnsx.Options{Servers: []string{f.z.Addr()}, Timeout: time.Second, Attempts: 1})
+	o := SMTPOptions{Hostname: "out.sesame.test", Resolver: r, Clock: f.clk, Timeout: 2 * time.Second, DataTimeout: 2 * time.Second,
+		Logger: slog.New(slog.DiscardHandler),
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if to, ok := f.hosts[addr]; ok {
+				addr = to
+			}
+			if !strings.HasPrefix(addr, "127.") {
+				return nil, errors.New("test dialer: refusing non-loopback " + addr)
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}}
+	if mutate != nil {
+		mutate(&o)
+	}
+	f.t = NewSMTPTransport(o)
+	return f
+}
+
+func message(created time.Time, rcpts ...string) (store.Message, []store.Recipient) {
+	m := store.Message{ID: "m1", MailFrom: "m1@us-east-1.sesame.localhost", CreatedAt: created,
+		Data: []byte("From: a@example.com\r\nTo: x\r\nSubject: hi\r\n\r\nbody\r\n")}
+	var rs []store.Recipient
+	for _, r := range rcpts {
+		rs = append(rs, store.Recipient{MessageID: "m1", Address: r, Domain: r[strings.LastIndexByte(r, '@')+1:], State: store.RcptQueued})
+	}
+	return m, rs
+}
+
+func TestMXPreferenceAndFallback(t *testing.T) {
+	f := newFixture(t, nil)
+	good := smtptest.Start(t, nil)
+	f.z.Add("dest.example. 300 IN MX 10 mx1.dest.example.", "dest.example. 300 IN MX 20 mx2.dest.example.",
+		"mx1.dest.example. 300 IN A 127.0.0.1", "mx2.dest.example. 300 IN A 127.0.0.2")
+	// mx1 (preferred) refuses connections; mx2 is the sink.
+	f.hosts["127.0.0.1:25"] = "127.0.0.1:1"
+	f.hosts["127.0.0.2:25"] = good.Addr
+	m, rs := message(f.clk.Now(), "ann@dest.example", "bob@dest.example")
+	res := f.t.Deliver(context.Background(), m, rs)
+	for _, r := range res {
+		if r.State != store.RcptDelivered || !strings.HasPrefix(r.Response, "250 ") {
+			t.Fatalf("result %+v", r)
+		}
+	}
+	got := good.Messages()
+	if len(got) != 1 || got[0].Line() != "m1@us-east-1.sesame.localhost>ann@dest.example,bob@dest.example" {
+		t.Fatalf("sink got %+v (both recipients belong in one transaction)", got)
+	}
+}
+
+func TestNullMXAndAFallbackAndTransportPin(t *testing.T) {
+	f := newFixture(t, nil)
+	s := smtptest.Start(t, nil)
+	f.z.Add("nomail.example. 300 IN MX 0 .", "plain.example. 300 IN A 127.0.0.3")
+	f.hosts["127.0.0.3:25"] = s.Addr
+	m, rs := message(f.clk.Now(), "x@nomail.example", "y@plain.example")
+	res := f.t.Deliver(context.Background(), m, rs)
+	if res[0].State != store.RcptBounced || !strings.Contains(res[0].Response, "5.1.10") {
+		t.Errorf("null MX: %+v", res[0])
+	}
+	if res[1].State != store.RcptDelivered {
+		t.Errorf("A fallback: %+v", res[1])
+	}
+	pinned := smtptest.Start(t, nil)
+	f2 := newFixture(t, func(o *SMTPOptions) { o.Transports = map[string]string{"pin.example": pinned.Addr} })
+	m, rs = message(f2.clk.Now(), "z@pin.example")
+	if res := f2.t.Deliver(context.Background(), m, rs); res[0].State != store.RcptDelivered || len(pinned.Messages()) != 1 {
+		t.Errorf("transport pin: %+v", res[0])
+	}
+}
+
+func TestTemporaryThenPermanentAndExpiry(t *testing.T) {
+	f := newFixture(t, func(o *SMTPOptions) { o.MaxAge = 14 * time.Hour })
+	s := smtptest.Start(t, nil)
+	f.z.Add("t.example. 300 IN A 127.0.0.4")
+	f.hosts["127.0.0.4:25"] = s.Addr
+	s.DataErrs = []*smtp.SMTPError{{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "greylisted"}, nil}
+	s.RcptErr["gone@t.example"] = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	m, rs := message(f.clk.Now(), "ok@t.example", "gone@t.example")
+	res := f.t.Deliver(context.Background(), m, rs)
+	if res[0].State != store.RcptDeferred || !strings.Contains(res[0].Response, "451 4.7.1 greylisted") || !res[0].Retry.After(f.clk.Now()) {
+		t.Errorf("4xx: %+v", res[0])
+	}
+	if res[1].State != store.RcptBounced || res[1].Response != "550 5.1.1 no such user" {
+		t.Errorf("5xx: %+v", res[1])
+	}
+	f.clk.Advance(5 * time.Minute)
+	res = f.t.Deliver(context.Background(), m, rs[:1])
+	if res[0].State != store.RcptDelivered {
+		t.Errorf("retry: %+v", res[0])
+	}
+	f.clk.Advance(14 * time.Hour)
+	res = f.t.Deliver(context.Background(), m, rs[:1])
+	if res[0].State != store.RcptExpired || !strings.Contains(res[0].Response, "5.4.7") {
+		t.Errorf("expiry: %+v", res[0])
+	}
+}
+
+func TestSTARTTLSAndRelayAuth(t *testing.T) {
+	dir := t.TempDir()
+	tlsCfg, err := certs.Load("", "", dir, []string{"sink.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := smtptest.Start(t, tlsCfg)
+	f := newFixture(t, nil)
+	f.z.Add("tls.example. 300 IN A 127.0.0.5")
+	f.hosts["127.0.0.5:25"] = s.Addr
+	m, rs := message(f.clk.Now(), "a@tls.example")
+	res := f.t.Deliver(context.Background(), m, rs)
+	if res[0].State != store.RcptDelivered || !strings.HasSuffix(res[0].Response, "(TLS)") || !s.Messages()[0].TLS {
+		t.Fatalf("STARTTLS: %+v (sink saw %+v)", res[0], s.Messages())
+	}
+	relay := smtptest.Start(t, tlsCfg)
+	relay.NeedAuth = true
+	f2 := newFixture(t, func(o *SMTPOptions) { o.Relay, o.RelayUser, o.RelayPassword = relay.Addr, "relayuser", "secret" })
+	m, rs = message(f2.clk.Now(), "a@anywhere.example", "b@elsewhere.example")
+	for _, r := range f2.t.Deliver(context.Background(), m, rs) {
+		if r.State != store.RcptDelivered {
+			t.Fatalf("relay: %+v", r)
+		}
+	}
+	if relay.AuthUser() != "relayuser" || len(relay.Messages()) != 1 || len(relay.Messages()[0].To) != 2 {
+		t.Errorf("relay saw user %q, messages %+v", relay.AuthUser(), relay.Messages())
+	}
+	// The signed bytes reach the relay unchanged.
+	if string(relay.Messages()[0].Data) != string(m.Data) {
+		t.Errorf("relay altered the message")
+	}
+	// Credentials never go out without TLS.
+	plainRelay := smtptest.Start(t, nil)
+	f3 := newFixture(t, func(o *SMTPOptions) { o.Relay, o.RelayUser, o.RelayPassword = plainRelay.Addr, "u", "secret" })
+	if res := f3.t.Deliver(context.Background(), m, rs[:1]); res[0].State != store.RcptDeferred || !strings.Contains(res[0].Response, "STARTTLS") {
+		t.Errorf("relay without TLS: %+v", res[0])
+	}
+}
+
+func TestHostileReceivers(t *testing.T) {
+	raw := func(t *testing.T, handle func(c net.Conn)) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() { defer c.Close(); handle(c) }()
+			}
+		}()
+		return ln.Addr().String()
+	}
+	cases := []struct {
+		name   string
+		handle func(c net.Conn)
+		want   string
+	}{
+		{"garbage greeting", func(c net.Conn) { c.Write([]byte("hello? I am not SMTP\r\n")) }, "malformed"},
+		{"10 MB greeting", func(c net.Conn) {
+			line := strings.Repeat("A", 1<<20)
+			for range 10 {
+				if _, err := c.Write([]byte("220-" + line)); err != nil {
+					return
+				}
+			}
+		}, "4.4.1"},
+		{"drops mid-transfer", func(c net.Conn) { converse(c, false) }, "4."},
+		{"hangs after DATA", func(c net.Conn) { converse(c, true) }, "4."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := raw(t, tc.handle)
+			f := newFixture(t, func(o *SMTPOptions) {
+				o.Transports = map[string]string{"*": addr}
+				o.Timeout, o.DataTimeout = time.Second, time.Second
+			})
+			m, rs := message(f.clk.Now(), "a@h.example")
+			start := time.Now()
+			res := f.t.Deliver(context.Background(), m, rs)
+			if res[0].State != store.RcptDeferred || !strings.Contains(res[0].Response, tc.want) {
+				t.Errorf("%+v", res[0])
+			}
+			if time.Since(start) > 6*time.Second {
+				t.Errorf("took %v: a stuck worker", time.Since(start))
+			}
+		})
+	}
+}
+
+// converse plays a receiver that accepts everything up to the message
+// data, then hangs up (or, with hang, goes silent).
+func converse(c net.Conn, hang bool) {
+	br := bufio.NewReader(c)
+	c.Write([]byte("220 x ESMTP\r\n"))
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
+		case strings.HasPrefix(cmd, "EHLO"):
+			c.Write([]byte("250 x\r\n"))
+		case cmd == "DATA":
+			c.Write([]byte("354 go ahead\r\n"))
+			br.ReadString('\n') // the first line of the message
+			if hang {
+				time.Sleep(10 * time.Second)
+			}
+			return
+		default:
+			c.Write([]byte("250 ok\r\n"))
+		}
+	}
+}
