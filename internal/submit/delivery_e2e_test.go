@@ -23,7 +23,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 	env.VerifyDomain(t, nil, "", "example.com")
 	out, err := env.SESv2("", nil).SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("ann@example.com"),
 		Destination: &types.Destination{ToAddresses: []string{"bob@example.org", "carol@example.net"}},
-		Content: &types.EmailContent{Simple: &types.Message{Subject: &types.Content{Data: aws.String("delivered")}, Body: &types.Body{Text: &types.Content{Data: aws.String("hi")}}}}})
+		Content:     &types.EmailContent{Simple: &types.Message{Subject: &types.Content{Data: aws.String("delivered")}, Body: &types.Body{Text: &types.Content{Data: aws.String("hi")}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
