@@ -320,7 +320,7 @@ func (a *App) startDelivery(ctx context.Context) {
 		MaxAge: a.cfg.MaxQueueAge, Clock: a.clock, Logger: a.log.With("svc", "mta"),
 	})
 	sim := &mta.Simulator{Domains: []string{"simulator." + a.cfg.DomainName(), "simulator.amazonses.com"}, Next: smtpT}
-	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake())
+	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{Destination: smtpT.Destination})
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -378,7 +378,7 @@ func (a *App) startDevCapture(ctx context.Context) error {
 	}
 	capture := &mta.Capture{Lookup: mta.DevLookup(a.cfg.DomainName(), lookupOwn, lookupOther)}
 	sim := &mta.Simulator{Domains: []string{"simulator." + a.cfg.DomainName(), "simulator.amazonses.com"}, Next: capture}
-	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake())
+	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{})
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

@@ -78,6 +78,15 @@ func NewSMTPTransport(o SMTPOptions) *SMTPTransport {
 	return &SMTPTransport{o: o}
 }
 
+// Destination names where mail for a domain goes: "*" for everything
+// through the relay or a * pin, the pinned name, or the domain (its MX).
+func (t *SMTPTransport) Destination(domain string) string {
+	if t.o.Relay != "" || (t.o.Transports["*"] != "" && t.o.Transports[domain] == "") {
+		return "*"
+	}
+	return domain
+}
+
 // backoff is the wait before attempt n+1 after a temporary failure:
 // 1, 5, 15, 30 minutes, then hourly up to 4 h, with ±20 % jitter so a
 // destination's deferred mail does not come back all at once.
@@ -95,10 +104,7 @@ func (t *SMTPTransport) Deliver(ctx context.Context, msg store.Message, rcpts []
 	byDomain := map[string][]int{}
 	var order []string
 	for i, r := range rcpts {
-		key := r.Domain
-		if t.o.Relay != "" || (t.o.Transports["*"] != "" && t.o.Transports[r.Domain] == "") {
-			key = "*" // one destination for everyone: one transaction
-		}
+		key := t.Destination(r.Domain) // one destination, one transaction
 		if _, ok := byDomain[key]; !ok {
 			order = append(order, key)
 		}

@@ -63,6 +63,11 @@ type Queue interface {
 	// DueRecipients returns up to limit pending recipients whose next
 	// attempt is due at now, oldest first.
 	DueRecipients(ctx context.Context, now time.Time, limit int) ([]Recipient, error)
+	// ClaimDue atomically takes up to limit due recipients and moves their
+	// next attempt to now+lease, so no other pass (or node) takes them
+	// while they are being delivered; a crash before the outcome is stored
+	// makes them due again when the lease ends (at-least-once delivery).
+	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Recipient, error)
 	// UpdateRecipient stores a recipient's new state.
 	UpdateRecipient(ctx context.Context, r Recipient) error
 	// ListMessages returns an account's messages in a region, newest first,

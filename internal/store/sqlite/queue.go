@@ -176,3 +176,38 @@ func (s *Store) SendStats(ctx context.Context, accountID, region string, since t
 	}
 	return out, classify(rows.Err(), "send stats")
 }
+
+// ClaimDue implements store.Queue.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Recipient, error) {
+	var out []store.Recipient
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+rcptCols+` FROM recipients WHERE state IN ('queued', 'deferred') AND next_attempt <= ? ORDER BY next_attempt LIMIT ?`, ms(now), limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r store.Recipient
+			var state string
+			var next, updated int64
+			if err := rows.Scan(&r.MessageID, &r.Address, &r.Domain, &state, &next, &r.Attempts, &r.LastResponse, &updated); err != nil {
+				rows.Close()
+				return err
+			}
+			r.State, r.NextAttempt, r.UpdatedAt = store.RecipientState(state), fromMS(next), fromMS(updated)
+			out = append(out, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		until := ms(now.Add(lease))
+		for i := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE recipients SET next_attempt = ? WHERE message_id = ? AND address = ?`, until, out[i].MessageID, out[i].Address); err != nil {
+				return err
+			}
+			out[i].NextAttempt = fromMS(until)
+		}
+		return nil
+	})
+	return out, classify(err, "claim recipients")
+}

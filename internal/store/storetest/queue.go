@@ -60,6 +60,20 @@ func testQueue(t *testing.T, s store.Store) {
 	if err := s.UpdateRecipient(ctx, rcpt("nope", "x@example.org", store.RcptBounced, t0)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("update unknown: %v", err)
 	}
+	// A claim leases: claimed recipients are not due again until the lease ends.
+	claimed, err := s.ClaimDue(ctx, t0.Add(2*time.Hour), 10*time.Minute, 1)
+	if err != nil || len(claimed) != 1 || claimed[0].Address != "c@example.org" || !claimed[0].NextAttempt.Equal(t0.Add(2*time.Hour+10*time.Minute)) {
+		t.Errorf("claim = %+v, %v", claimed, err)
+	}
+	if again, _ := s.ClaimDue(ctx, t0.Add(2*time.Hour), 10*time.Minute, 10); len(again) != 1 || again[0].Address != "b@example.org" {
+		t.Errorf("second claim = %+v (c@ is leased)", again)
+	}
+	if none, _ := s.ClaimDue(ctx, t0.Add(2*time.Hour), 10*time.Minute, 10); len(none) != 0 {
+		t.Errorf("third claim = %+v", none)
+	}
+	if later, _ := s.ClaimDue(ctx, t0.Add(3*time.Hour), 10*time.Minute, 10); len(later) != 2 {
+		t.Errorf("after the leases end: %+v", later)
+	}
 	list, err := s.ListMessages(ctx, "000000000001", "us-east-1", time.Time{}, 10)
 	if err != nil || len(list) != 2 || list[0].ID != "m2" || list[0].Data != nil {
 		t.Errorf("ListMessages = %+v, %v", list, err)
