@@ -178,3 +178,21 @@ func (c *Client) Message(ctx context.Context, id string) (sesapi.MessageView, er
 	var out sesapi.MessageView
 	return out, c.Do(ctx, "GET", "/sesame/v1/messages/"+url.PathEscape(id), nil, &out)
 }
+
+// Queue summarizes the queue by destination.
+func (c *Client) Queue(ctx context.Context) ([]sesapi.DestinationView, error) {
+	var out struct{ Destinations []sesapi.DestinationView }
+	return out.Destinations, c.Do(ctx, "GET", "/sesame/v1/queue", nil, &out)
+}
+
+// QueueAction retries, holds or releases a message; it returns how many
+// recipients changed.
+func (c *Client) QueueAction(ctx context.Context, id, action string) (int, error) {
+	var out struct{ Recipients int }
+	return out.Recipients, c.Do(ctx, "POST", "/sesame/v1/messages/"+url.PathEscape(id)+"/"+url.PathEscape(action), nil, &out)
+}
+
+// DeleteMessage removes a message from the queue.
+func (c *Client) DeleteMessage(ctx context.Context, id string) error {
+	return c.Do(ctx, "DELETE", "/sesame/v1/messages/"+url.PathEscape(id), nil, nil)
+}

@@ -175,3 +175,45 @@ func (q *Queue) Recipients(ctx context.Context, id string) ([]store.Recipient, e
 func (q *Queue) Stats(ctx context.Context, accountID, region string, since time.Time) ([]store.StatBucket, error) {
 	return q.st.SendStats(ctx, accountID, region, since)
 }
+
+// pending returns the states an operator's retry and hold apply to.
+func pending() []store.RecipientState {
+	return []store.RecipientState{store.RcptQueued, store.RcptDeferred}
+}
+
+// Summary counts the queue by destination.
+func (q *Queue) Summary(ctx context.Context, accountID, region string) ([]store.DestinationSummary, error) {
+	return q.st.QueueSummary(ctx, accountID, region)
+}
+
+// Retry makes a message's pending recipients due now (postqueue -f / -i).
+func (q *Queue) Retry(ctx context.Context, id string, now time.Time) (int, error) {
+	n, err := q.st.MoveRecipients(ctx, id, pending(), store.RcptQueued, now)
+	if err == nil && n > 0 {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+	return n, err
+}
+
+// Hold keeps a message's pending recipients from delivery (postsuper -h).
+func (q *Queue) Hold(ctx context.Context, id string, now time.Time) (int, error) {
+	return q.st.MoveRecipients(ctx, id, pending(), store.RcptHeld, now)
+}
+
+// Release puts held recipients back, due now (postsuper -H).
+func (q *Queue) Release(ctx context.Context, id string, now time.Time) (int, error) {
+	n, err := q.st.MoveRecipients(ctx, id, []store.RecipientState{store.RcptHeld}, store.RcptQueued, now)
+	if err == nil && n > 0 {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+	return n, err
+}
+
+// Delete removes a message from the queue for good (postsuper -d).
+func (q *Queue) Delete(ctx context.Context, id string) error { return q.st.DeleteMessage(ctx, id) }

@@ -26,6 +26,9 @@ func (s *Server) routeAdmin() {
 		{"POST /sesame/v1/identities/{EmailIdentity}/verify", "VerifyIdentityNow", s.adminVerifyNow},
 		{"GET /sesame/v1/messages", "ListMessages", s.adminListMessages},
 		{"GET /sesame/v1/messages/{id}", "GetMessage", s.adminGetMessage},
+		{"DELETE /sesame/v1/messages/{id}", "DeleteMessage", s.adminDeleteMessage},
+		{"POST /sesame/v1/messages/{id}/{action}", "QueueAction", s.adminQueueAction},
+		{"GET /sesame/v1/queue", "QueueSummary", s.adminQueue},
 	})
 }
 

@@ -74,3 +74,69 @@ func (s *Server) adminGetMessage(c *call) (any, error) {
 	}
 	return s.messageView(c, m)
 }
+
+// DestinationView is the queue for one destination.
+type DestinationView struct {
+	Destination  string
+	Queued       int
+	Deferred     int
+	Held         int
+	Oldest       Epoch
+	LastResponse string `json:",omitempty"`
+}
+
+// adminQueue summarizes the caller's queue in the region by destination.
+func (s *Server) adminQueue(c *call) (any, error) {
+	sum, err := s.cfg.Queue.Summary(c.ctx, c.p.AccountID, c.region)
+	if err != nil {
+		return nil, err
+	}
+	out := struct{ Destinations []DestinationView }{Destinations: []DestinationView{}}
+	for _, d := range sum {
+		out.Destinations = append(out.Destinations, DestinationView{d.Domain, d.Queued, d.Deferred, d.Held, Epoch(d.Oldest), d.LastResponse})
+	}
+	return out, nil
+}
+
+// ownMessage checks the path's message belongs to the caller and region.
+func (s *Server) ownMessage(c *call) (string, error) {
+	id := c.r.PathValue("id")
+	m, err := s.cfg.Queue.Message(c.ctx, id)
+	if err != nil || m.AccountID != c.p.AccountID || m.Region != c.region {
+		return "", errNotFound("Message %s not found.", id)
+	}
+	return id, nil
+}
+
+// adminQueueAction retries, holds or releases a message's recipients.
+func (s *Server) adminQueueAction(c *call) (any, error) {
+	id, err := s.ownMessage(c)
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Clock.Now()
+	var n int
+	switch action := c.r.PathValue("action"); action {
+	case "retry":
+		n, err = s.cfg.Queue.Retry(c.ctx, id, now)
+	case "hold":
+		n, err = s.cfg.Queue.Hold(c.ctx, id, now)
+	case "release":
+		n, err = s.cfg.Queue.Release(c.ctx, id, now)
+	default:
+		return nil, errBadRequest("Unknown action %q: want retry, hold or release.", action)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return struct{ Recipients int }{n}, nil
+}
+
+// adminDeleteMessage removes a message from the queue.
+func (s *Server) adminDeleteMessage(c *call) (any, error) {
+	id, err := s.ownMessage(c)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.cfg.Queue.Delete(c.ctx, id)
+}

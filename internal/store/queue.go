@@ -76,8 +76,29 @@ type Queue interface {
 	// CountRecipientsSince counts an account's recipients accepted since t
 	// in a region (the 24-hour quota).
 	CountRecipientsSince(ctx context.Context, accountID, region string, since time.Time) (int, error)
+	// QueueSummary counts an account's pending and held recipients in a
+	// region by destination domain.
+	QueueSummary(ctx context.Context, accountID, region string) ([]DestinationSummary, error)
+	// MoveRecipients changes the state of a message's recipients that are
+	// in one of the from states to state `to`, due at next; it returns how
+	// many changed.
+	MoveRecipients(ctx context.Context, messageID string, from []RecipientState, to RecipientState, next time.Time) (int, error)
+	// DeleteMessage removes a message and its recipients.
+	DeleteMessage(ctx context.Context, id string) error
 	// SendStats returns the 15-minute buckets since t, oldest first.
 	SendStats(ctx context.Context, accountID, region string, since time.Time) ([]StatBucket, error)
+}
+
+// DestinationSummary is the queue for one destination domain.
+type DestinationSummary struct {
+	Domain   string
+	Queued   int
+	Deferred int
+	Held     int
+	// Oldest is the creation time of the oldest pending message.
+	Oldest time.Time
+	// LastResponse is a recent response from the destination.
+	LastResponse string
 }
 
 // StatBucket is one 15-minute bucket of sending statistics.

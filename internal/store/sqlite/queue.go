@@ -211,3 +211,56 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 	})
 	return out, classify(err, "claim recipients")
 }
+
+// QueueSummary implements store.Queue.
+func (s *Store) QueueSummary(ctx context.Context, accountID, region string) ([]store.DestinationSummary, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT r.domain,
+			SUM(r.state = 'queued'), SUM(r.state = 'deferred'), SUM(r.state = 'held'),
+			MIN(m.created_at), MAX(r.last_response)
+		FROM recipients r JOIN messages m ON m.id = r.message_id
+		WHERE m.account_id = ? AND m.region = ? AND r.state IN ('queued', 'deferred', 'held')
+		GROUP BY r.domain ORDER BY COUNT(*) DESC, r.domain`, accountID, region)
+	if err != nil {
+		return nil, classify(err, "queue summary")
+	}
+	defer rows.Close()
+	var out []store.DestinationSummary
+	for rows.Next() {
+		var d store.DestinationSummary
+		var oldest int64
+		if err := rows.Scan(&d.Domain, &d.Queued, &d.Deferred, &d.Held, &oldest, &d.LastResponse); err != nil {
+			return nil, classify(err, "queue summary")
+		}
+		d.Oldest = fromMS(oldest)
+		out = append(out, d)
+	}
+	return out, classify(rows.Err(), "queue summary")
+}
+
+// MoveRecipients implements store.Queue.
+func (s *Store) MoveRecipients(ctx context.Context, messageID string, from []store.RecipientState, to store.RecipientState, next time.Time) (int, error) {
+	q := `UPDATE recipients SET state = ?, next_attempt = ?, updated_at = ? WHERE message_id = ? AND state IN (`
+	args := []any{string(to), ms(next), ms(next), messageID}
+	for i, f := range from {
+		if i > 0 {
+			q += ","
+		}
+		q += "?"
+		args = append(args, string(f))
+	}
+	res, err := s.db.ExecContext(ctx, q+")", args...)
+	if err != nil {
+		return 0, classify(err, "move recipients")
+	}
+	n, err := res.RowsAffected()
+	return int(n), classify(err, "move recipients")
+}
+
+// DeleteMessage implements store.Queue.
+func (s *Store) DeleteMessage(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM messages WHERE id = ?`, id)
+	if err != nil {
+		return classify(err, "delete message")
+	}
+	return mustAffect(res, "delete message "+id)
+}

@@ -74,6 +74,22 @@ func testQueue(t *testing.T, s store.Store) {
 	if later, _ := s.ClaimDue(ctx, t0.Add(3*time.Hour), 10*time.Minute, 10); len(later) != 2 {
 		t.Errorf("after the leases end: %+v", later)
 	}
+	sum, err := s.QueueSummary(ctx, "000000000001", "us-east-1")
+	if err != nil || len(sum) != 1 || sum[0].Domain != "example.org" || sum[0].Queued != 2 || !sum[0].Oldest.Equal(t0) {
+		t.Errorf("summary = %+v, %v", sum, err)
+	}
+	if n, err := s.MoveRecipients(ctx, "m1", []store.RecipientState{store.RcptQueued, store.RcptDeferred}, store.RcptHeld, t0); err != nil || n != 1 {
+		t.Errorf("hold moved %d, %v", n, err)
+	}
+	if sum, _ := s.QueueSummary(ctx, "000000000001", "us-east-1"); len(sum) != 1 || sum[0].Held != 1 || sum[0].Queued != 1 {
+		t.Errorf("summary after hold = %+v", sum)
+	}
+	if due, _ := s.ClaimDue(ctx, t0.Add(10*time.Hour), time.Minute, 10); len(due) != 1 || due[0].MessageID != "m2" {
+		t.Errorf("a held recipient was claimed: %+v", due)
+	}
+	if n, _ := s.MoveRecipients(ctx, "m1", []store.RecipientState{store.RcptHeld}, store.RcptQueued, t0); n != 1 {
+		t.Errorf("release moved %d", n)
+	}
 	list, err := s.ListMessages(ctx, "000000000001", "us-east-1", time.Time{}, 10)
 	if err != nil || len(list) != 2 || list[0].ID != "m2" || list[0].Data != nil {
 		t.Errorf("ListMessages = %+v, %v", list, err)
@@ -83,6 +99,15 @@ func testQueue(t *testing.T, s store.Store) {
 	}
 	if n, err := s.CountRecipientsSince(ctx, "000000000001", "us-east-1", t0.Add(-time.Hour)); err != nil || n != 3 {
 		t.Errorf("count = %d, %v", n, err)
+	}
+	if err := s.DeleteMessage(ctx, "m2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMessage(ctx, "m2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+	if rs, _ := s.Recipients(ctx, "m2"); len(rs) != 0 {
+		t.Errorf("recipients of a deleted message remain: %+v", rs)
 	}
 	if n, _ := s.CountRecipientsSince(ctx, "000000000001", "us-east-1", t0.Add(24*time.Hour)); n != 0 {
 		t.Errorf("count in the future = %d", n)
