@@ -325,6 +325,7 @@ func (a *App) startDelivery(ctx context.Context) {
 	go func() {
 		defer a.wg.Done()
 		w.Run(ctx)
+		smtpT.CloseIdle() // QUIT the kept sessions once deliveries are done
 	}()
 }
 

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -51,8 +52,84 @@ type SMTPOptions struct {
 	Logger               *slog.Logger
 }
 
-// SMTPTransport delivers to MX hosts, a relay, or pinned transports.
-type SMTPTransport struct{ o SMTPOptions }
+// SMTPTransport delivers to MX hosts, a relay, or pinned transports. After
+// a transaction the session is kept (RSET) for the next message to the same
+// address, so a burst to one destination costs one connection, not one per
+// message.
+type SMTPTransport struct {
+	o    SMTPOptions
+	mu   sync.Mutex
+	idle map[string][]*session // by address, newest last
+}
+
+// Pool limits.
+const (
+	maxIdlePerAddr = 4
+	idleTimeout    = 30 * time.Second
+)
+
+// session is an established SMTP session to one address.
+type session struct {
+	c    *smtp.Client
+	conn net.Conn
+	tls  bool
+	used time.Time
+}
+
+func (s *session) close() {
+	s.c.Close()
+	s.conn.Close()
+}
+
+// take returns an idle session to addr that still answers RSET.
+func (t *SMTPTransport) take(addr string) *session {
+	for {
+		t.mu.Lock()
+		list := t.idle[addr]
+		if len(list) == 0 {
+			t.mu.Unlock()
+			return nil
+		}
+		s := list[len(list)-1]
+		t.idle[addr] = list[:len(list)-1]
+		t.mu.Unlock()
+		if time.Since(s.used) < idleTimeout {
+			s.conn.SetDeadline(time.Now().Add(t.o.Timeout))
+			if s.c.Reset() == nil {
+				return s
+			}
+		}
+		s.close()
+	}
+}
+
+// put keeps a healthy session for reuse.
+func (t *SMTPTransport) put(addr string, s *session) {
+	s.used = time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.idle[addr]) >= maxIdlePerAddr {
+		s.c.Quit()
+		s.close()
+		return
+	}
+	t.idle[addr] = append(t.idle[addr], s)
+}
+
+// CloseIdle ends every idle session (QUIT).
+func (t *SMTPTransport) CloseIdle() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = map[string][]*session{}
+	t.mu.Unlock()
+	for _, list := range idle {
+		for _, s := range list {
+			s.conn.SetDeadline(time.Now().Add(2 * time.Second))
+			s.c.Quit()
+			s.close()
+		}
+	}
+}
 
 // NewSMTPTransport returns a transport with defaults filled in.
 func NewSMTPTransport(o SMTPOptions) *SMTPTransport {
@@ -75,7 +152,7 @@ func NewSMTPTransport(o SMTPOptions) *SMTPTransport {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &SMTPTransport{o: o}
+	return &SMTPTransport{o: o, idle: map[string][]*session{}}
 }
 
 // Destination names where mail for a domain goes: "*" for everything
@@ -263,17 +340,20 @@ func replyCode(br *bufio.Reader) (int, string, error) {
 	return 0, "", errors.New("reply has too many lines")
 }
 
-// deliverTo runs one SMTP transaction with a host. A non-nil error means
-// the host could not be used (try the next); SMTP answers become Results.
-func (t *SMTPTransport) deliverTo(ctx context.Context, host, addr string, msg store.Message, group []store.Recipient) ([]Result, error) {
+// dial opens a new session: greeting and EHLO by hand (to learn whether
+// STARTTLS is offered), STARTTLS when it is, then go-smtp's client.
+func (t *SMTPTransport) dial(ctx context.Context, host, addr string) (*session, error) {
 	conn, err := t.o.Dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	deadline := func(d time.Duration) { conn.SetDeadline(time.Now().Add(d)) }
-	deadline(t.o.Timeout)
-	// Greeting and EHLO, by hand, to learn whether STARTTLS is offered.
+	ok := false
+	defer func() {
+		if !ok {
+			conn.Close()
+		}
+	}()
+	conn.SetDeadline(time.Now().Add(t.o.Timeout))
 	br := bufio.NewReaderSize(io.LimitReader(conn, 1<<20), 4096)
 	code, text, err := replyCode(br)
 	if err != nil {
@@ -287,8 +367,8 @@ func (t *SMTPTransport) deliverTo(ctx context.Context, host, addr string, msg st
 	if err != nil || code != 250 {
 		return nil, fmt.Errorf("EHLO: %d %s %v", code, text, err)
 	}
-	var client *smtp.Client
-	tlsUsed := false
+	s := &session{conn: conn}
+	greeting := bytes.NewReader([]byte("220 " + host + " ready\r\n"))
 	if hasExtension(text, "STARTTLS") {
 		fmt.Fprintf(conn, "STARTTLS\r\n")
 		if code, _, err = replyCode(br); err == nil && code == 220 {
@@ -303,69 +383,107 @@ func (t *SMTPTransport) deliverTo(ctx context.Context, host, addr string, msg st
 			if err := tc.HandshakeContext(ctx); err != nil {
 				return nil, fmt.Errorf("STARTTLS: %w", err)
 			}
-			client = smtp.NewClient(&greetedConn{Conn: tc, pre: bytes.NewReader([]byte("220 " + host + " ready\r\n"))})
-			tlsUsed = true
+			s.conn, s.tls = tc, true
 		}
 	}
-	if client == nil {
-		if br.Buffered() > 0 {
-			return nil, errors.New("server sent data out of turn")
-		}
-		client = smtp.NewClient(&greetedConn{Conn: conn, pre: bytes.NewReader([]byte("220 " + host + " ready\r\n"))})
+	if !s.tls && br.Buffered() > 0 {
+		return nil, errors.New("server sent data out of turn")
 	}
-	client.CommandTimeout, client.SubmissionTimeout = t.o.Timeout, t.o.DataTimeout
-	defer client.Close()
-	if err := client.Hello(t.o.Hostname); err != nil {
+	s.c = smtp.NewClient(&greetedConn{Conn: s.conn, pre: greeting})
+	s.c.CommandTimeout, s.c.SubmissionTimeout = t.o.Timeout, t.o.DataTimeout
+	if err := s.c.Hello(t.o.Hostname); err != nil {
 		return nil, err
 	}
-	deadline(t.o.Timeout + t.o.DataTimeout)
 	if t.o.Relay != "" && t.o.RelayUser != "" {
-		if !tlsUsed {
+		if !s.tls {
 			return nil, errors.New("relay offers no STARTTLS; refusing to send credentials in clear")
 		}
-		if err := client.Auth(sasl.NewPlainClient("", t.o.RelayUser, t.o.RelayPassword)); err != nil {
+		if err := s.c.Auth(sasl.NewPlainClient("", t.o.RelayUser, t.o.RelayPassword)); err != nil {
 			return nil, fmt.Errorf("relay AUTH: %w", err)
 		}
 	}
+	ok = true
+	return s, nil
+}
+
+// deliverTo runs one SMTP transaction with an address, on a kept session
+// when there is one. A non-nil error means the host could not be used
+// (try the next); SMTP answers become Results.
+func (t *SMTPTransport) deliverTo(ctx context.Context, host, addr string, msg store.Message, group []store.Recipient) ([]Result, error) {
+	if s := t.take(addr); s != nil {
+		res, healthy, err := t.transaction(s, msg, group)
+		if healthy {
+			t.put(addr, s)
+			return res, err
+		}
+		s.close()
+		if err == nil {
+			return res, nil
+		}
+		// The kept session died under us: dial afresh below.
+	}
+	s, err := t.dial(ctx, host, addr)
+	if err != nil {
+		return nil, err
+	}
+	res, healthy, err := t.transaction(s, msg, group)
+	if healthy {
+		t.put(addr, s)
+	} else {
+		s.close()
+	}
+	return res, err
+}
+
+// transaction sends one message; healthy reports whether the session can
+// carry another.
+func (t *SMTPTransport) transaction(s *session, msg store.Message, group []store.Recipient) ([]Result, bool, error) {
+	s.conn.SetDeadline(time.Now().Add(t.o.Timeout + t.o.DataTimeout))
+	client := s.c
 	tlsNote := ""
-	if tlsUsed {
+	if s.tls {
 		tlsNote = " (TLS)"
 	}
 	if err := client.Mail(msg.MailFrom, &smtp.MailOptions{Size: int64(len(msg.Data))}); err != nil {
-		return smtpFailure(group, err, tlsNote), nil
+		return smtpFailure(group, err, tlsNote), isSMTPError(err), nil
 	}
 	out := make([]Result, len(group))
 	var accepted []int
 	for i, r := range group {
 		if err := client.Rcpt(r.Address, nil); err != nil {
+			if !isSMTPError(err) {
+				return nil, false, fmt.Errorf("RCPT: %w", err)
+			}
 			out[i] = smtpFailure([]store.Recipient{r}, err, tlsNote)[0]
 			continue
 		}
 		accepted = append(accepted, i)
 	}
 	if len(accepted) == 0 {
-		client.Quit()
-		return out, nil
+		return out, true, nil
 	}
 	w, err := client.Data()
 	if err != nil {
-		return fill(out, accepted, smtpFailure(group, err, tlsNote)[0]), nil
+		return fill(out, accepted, smtpFailure(group, err, tlsNote)[0]), isSMTPError(err), nil
 	}
 	if _, err := w.Write(msg.Data); err != nil {
-		return nil, fmt.Errorf("DATA: %w", err)
+		return nil, false, fmt.Errorf("DATA: %w", err)
 	}
 	resp, err := w.CloseWithResponse()
 	if err != nil {
-		var se *smtp.SMTPError
-		if errors.As(err, &se) {
-			return fill(out, accepted, smtpFailure(group, err, tlsNote)[0]), nil
+		if isSMTPError(err) {
+			return fill(out, accepted, smtpFailure(group, err, tlsNote)[0]), true, nil
 		}
 		// The connection broke after the data: the receiver may or may
 		// not have the message; retry (a duplicate beats a loss).
-		return fill(out, accepted, Result{State: store.RcptDeferred, Response: "4.4.2 connection lost after DATA: " + err.Error()}), nil
+		return fill(out, accepted, Result{State: store.RcptDeferred, Response: "4.4.2 connection lost after DATA: " + err.Error()}), false, nil
 	}
-	client.Quit()
-	return fill(out, accepted, Result{State: store.RcptDelivered, Response: "250 " + resp.StatusText + tlsNote}), nil
+	return fill(out, accepted, Result{State: store.RcptDelivered, Response: "250 " + resp.StatusText + tlsNote}), true, nil
+}
+
+func isSMTPError(err error) bool {
+	var se *smtp.SMTPError
+	return errors.As(err, &se)
 }
 
 func fill(out []Result, idx []int, r Result) []Result {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -246,5 +247,33 @@ func converse(c net.Conn, hang bool) {
 		default:
 			c.Write([]byte("250 ok\r\n"))
 		}
+	}
+}
+
+// TestConnectionReuse: ten messages to one destination, one after another,
+// share one SMTP session; a session the receiver dropped is replaced.
+func TestConnectionReuse(t *testing.T) {
+	s := smtptest.Start(t, nil)
+	f := newFixture(t, func(o *SMTPOptions) { o.Transports = map[string]string{"reuse.example": s.Addr} })
+	for i := range 10 {
+		m, rs := message(f.clk.Now(), fmt.Sprintf("u%d@reuse.example", i))
+		m.ID = fmt.Sprintf("m%d", i)
+		if res := f.t.Deliver(context.Background(), m, rs); res[0].State != store.RcptDelivered {
+			t.Fatalf("message %d: %+v", i, res[0])
+		}
+	}
+	if total, _ := s.Connections(); total != 1 {
+		t.Errorf("10 messages used %d connections, want 1", total)
+	}
+	if got := len(s.Messages()); got != 10 {
+		t.Errorf("sink got %d messages", got)
+	}
+	f.t.CloseIdle()
+	m, rs := message(f.clk.Now(), "again@reuse.example")
+	if res := f.t.Deliver(context.Background(), m, rs); res[0].State != store.RcptDelivered {
+		t.Fatalf("after CloseIdle: %+v", res[0])
+	}
+	if total, _ := s.Connections(); total != 2 {
+		t.Errorf("connections after CloseIdle = %d, want 2", total)
 	}
 }
