@@ -40,8 +40,10 @@ const (
 	// Lease is how long claimed recipients are held by a delivery before
 	// they become due again (if the node died holding them).
 	Lease = 15 * time.Minute
-	// busyRetry is how soon work for a busy destination is due again.
-	busyRetry = time.Second
+	// MaxInMemory bounds the jobs a Worker holds (running or waiting for
+	// their destination), so a million queued messages cost no memory
+	// beyond this window: the rest stays in the store.
+	MaxInMemory = 2000
 )
 
 // WorkerOptions configures a Worker.
@@ -54,10 +56,10 @@ type WorkerOptions struct {
 }
 
 // Worker moves due recipients through a Transport: it claims them with a
-// lease, groups them by message and destination domain, and runs each
-// group under a global and a per-destination limit. Work for a busy
-// destination goes back to the queue for a second instead of blocking a
-// slot, so one slow receiver never holds up mail to others.
+// lease, groups them by message and destination, and runs each group under
+// a global and a per-destination limit. Jobs beyond a destination's limit
+// wait in memory (Postfix's active queue) and start as that destination's
+// deliveries finish, so one slow receiver holds up only its own mail.
 type Worker struct {
 	st        store.Queue
 	transport Transport
@@ -69,9 +71,11 @@ type Worker struct {
 	perDest   int
 	destOf    func(string) string
 
-	mu     sync.Mutex
-	active map[string]int // deliveries in flight per destination
-	wg     sync.WaitGroup
+	mu       sync.Mutex
+	active   map[string]int    // deliveries in flight per destination
+	pending  map[string][]*job // jobs waiting for their destination
+	inMemory int               // jobs active or pending
+	wg       sync.WaitGroup
 }
 
 // NewWorker returns a Worker; wake is signalled when new mail is queued.
@@ -83,11 +87,14 @@ func NewWorker(st store.Queue, t Transport, clk clock.Clock, log *slog.Logger, w
 		o.PerDestination = DefaultPerDestination
 	}
 	return &Worker{st: st, transport: t, clock: clk, log: log, wake: wake, interval: time.Second,
-		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination, active: map[string]int{}}
+		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination,
+		active: map[string]int{}, pending: map[string][]*job{}}
 }
 
-// Run delivers until ctx ends, then waits for deliveries in flight.
+// Run delivers until ctx ends, then waits for deliveries in flight and
+// hands jobs still waiting back to the queue, due at once.
 func (w *Worker) Run(ctx context.Context) {
+	defer w.releasePending()
 	defer w.wg.Wait()
 	t := time.NewTicker(w.interval)
 	defer t.Stop()
@@ -116,10 +123,17 @@ type job struct {
 	rcpts       []store.Recipient
 }
 
-// RunOnce claims up to limit due recipients and starts their deliveries
-// (without waiting for them); it returns how many it claimed.
+// RunOnce claims up to limit due recipients (fewer when MaxInMemory jobs
+// are held) and starts or parks their jobs; it returns how many it
+// claimed.
 func (w *Worker) RunOnce(ctx context.Context, limit int) (int, error) {
-	due, err := w.st.ClaimDue(ctx, w.clock.Now(), Lease, limit)
+	w.mu.Lock()
+	room := MaxInMemory - w.inMemory
+	w.mu.Unlock()
+	if room <= 0 || ctx.Err() != nil {
+		return 0, nil
+	}
+	due, err := w.st.ClaimDue(ctx, w.clock.Now(), Lease, min(limit, room))
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}
@@ -137,53 +151,67 @@ func (w *Worker) RunOnce(ctx context.Context, limit int) (int, error) {
 		}
 		jobs[k].rcpts = append(jobs[k].rcpts, r)
 	}
+	w.mu.Lock()
+	w.inMemory += len(order)
+	w.mu.Unlock()
 	for _, k := range order {
-		j := jobs[k]
-		if !w.acquire(j.dest) {
-			// The destination has enough in flight: due again shortly.
-			w.reschedule(ctx, j.rcpts, w.clock.Now().Add(busyRetry))
-			continue
-		}
-		select {
-		case w.slots <- struct{}{}:
-		case <-ctx.Done():
-			w.release(j.dest)
-			return len(due), ctx.Err()
-		}
-		w.wg.Add(1)
-		go func() {
-			defer w.wg.Done()
-			defer func() { <-w.slots; w.release(j.dest) }()
-			w.deliver(context.WithoutCancel(ctx), j)
-		}()
+		w.startOrPark(ctx, jobs[k])
 	}
 	return len(due), nil
 }
 
-func (w *Worker) acquire(dest string) bool {
+// startOrPark starts j if its destination has room, else parks it.
+func (w *Worker) startOrPark(ctx context.Context, j *job) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.active[dest] >= w.perDest {
-		return false
+	if w.active[j.dest] >= w.perDest {
+		w.pending[j.dest] = append(w.pending[j.dest], j)
+		w.mu.Unlock()
+		return
 	}
-	w.active[dest]++
-	return true
+	w.active[j.dest]++
+	w.mu.Unlock()
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		w.slots <- struct{}{} // the global limit
+		w.deliver(context.WithoutCancel(ctx), j)
+		<-w.slots
+		w.mu.Lock()
+		w.inMemory--
+		if w.active[j.dest]--; w.active[j.dest] <= 0 {
+			delete(w.active, j.dest)
+		}
+		var next *job
+		if p := w.pending[j.dest]; len(p) > 0 && ctx.Err() == nil {
+			next, w.pending[j.dest] = p[0], p[1:]
+			if len(w.pending[j.dest]) == 0 {
+				delete(w.pending, j.dest)
+			}
+		}
+		w.mu.Unlock()
+		if next != nil {
+			w.startOrPark(ctx, next)
+		}
+	}()
 }
 
-func (w *Worker) release(dest string) {
+// releasePending gives parked jobs back to the queue, due now, so a
+// restart does not wait for their leases to end.
+func (w *Worker) releasePending() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.active[dest]--; w.active[dest] <= 0 {
-		delete(w.active, dest)
-	}
-}
-
-// reschedule gives claimed recipients back, due at t.
-func (w *Worker) reschedule(ctx context.Context, rcpts []store.Recipient, t time.Time) {
-	for _, r := range rcpts {
-		r.NextAttempt = t
-		if err := w.st.UpdateRecipient(ctx, r); err != nil {
-			w.log.Error("reschedule failed", "message", r.MessageID, "rcpt", r.Address, "err", err)
+	pending := w.pending
+	w.pending = map[string][]*job{}
+	w.mu.Unlock()
+	ctx := context.Background()
+	now := w.clock.Now()
+	for _, list := range pending {
+		for _, j := range list {
+			for _, r := range j.rcpts {
+				r.NextAttempt = now
+				if err := w.st.UpdateRecipient(ctx, r); err != nil {
+					w.log.Error("release failed", "message", r.MessageID, "rcpt", r.Address, "err", err)
+				}
+			}
 		}
 	}
 }
