@@ -6,8 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	sesv2types "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
@@ -22,15 +21,7 @@ import (
 //	go test -run XXX -bench Submission -benchtime 3000x ./internal/smtpd/
 func BenchmarkSubmission(b *testing.B) {
 	env := testenv.Start(b, testenv.Options{})
-	out, err := env.SESv2("", nil).CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("bench.example")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, tok := range out.DkimAttributes.Tokens {
-		env.DNS.Add(fmt.Sprintf("%s._domainkey.bench.example. 300 IN CNAME %s.dkim.sesame.localhost.", tok, tok))
-	}
-	w, _ := env.Admin(nil).WhoAmI(ctx)
-	env.App.Identities().CheckNow(ctx, w.Account.AccountId, env.Region(), "bench.example")
+	env.VerifyDomainWithKey(b, nil, "", "bench.example", sesv2types.DkimSigningKeyLengthRsa2048Bit)
 	pw := password(b, env.Creds.SecretAccessKey, "us-east-1")
 	body := "From: news@bench.example\r\nTo: u@example.org\r\nSubject: benchmark\r\n\r\n" + strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n", 64)
 	var n atomic.Int64

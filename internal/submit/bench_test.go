@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	sesv2types "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	"github.com/sesame-email/sesame/internal/testenv"
 )
@@ -21,15 +22,7 @@ import (
 //	go test -run XXX -bench SendEmailV2 -benchtime 3000x ./internal/submit/
 func BenchmarkSendEmailV2(b *testing.B) {
 	env := testenv.Start(b, testenv.Options{})
-	out, err := env.SESv2("", nil).CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("bench.example")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, tok := range out.DkimAttributes.Tokens {
-		env.DNS.Add(fmt.Sprintf("%s._domainkey.bench.example. 300 IN CNAME %s.dkim.sesame.localhost.", tok, tok))
-	}
-	w, _ := env.Admin(nil).WhoAmI(ctx)
-	env.App.Identities().CheckNow(ctx, w.Account.AccountId, env.Region(), "bench.example")
+	env.VerifyDomainWithKey(b, nil, "", "bench.example", sesv2types.DkimSigningKeyLengthRsa2048Bit)
 	client := env.SESv2("", nil)
 	body := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", 64) // ~3.7 KB
 	var n atomic.Int64
