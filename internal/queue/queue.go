@@ -39,6 +39,7 @@ type Queue struct {
 	once  sync.Once
 	wg    sync.WaitGroup
 	batch func(n int) // observer for metrics and tests; may be nil
+	max   int
 }
 
 // Options configures a Queue.
@@ -46,11 +47,17 @@ type Options struct {
 	Logger *slog.Logger
 	// OnBatch is called with the size of every committed batch.
 	OnBatch func(n int)
+	// MaxBatch bounds a transaction's messages; 0 = MaxBatch. 1 turns
+	// group commit off (for measuring what it buys).
+	MaxBatch int
 }
 
 // New starts a Queue's writer; Close stops it.
 func New(st store.Queue, o Options) *Queue {
-	q := &Queue{st: st, log: o.Logger, reqs: make(chan request), wake: make(chan struct{}, 1), stop: make(chan struct{}), batch: o.OnBatch}
+	q := &Queue{st: st, log: o.Logger, reqs: make(chan request), wake: make(chan struct{}, 1), stop: make(chan struct{}), batch: o.OnBatch, max: o.MaxBatch}
+	if q.max <= 0 {
+		q.max = MaxBatch
+	}
 	if q.log == nil {
 		q.log = slog.New(slog.DiscardHandler)
 	}
@@ -97,7 +104,7 @@ func (q *Queue) writer() {
 		}
 		batch := []request{first}
 	fill:
-		for len(batch) < MaxBatch {
+		for len(batch) < q.max {
 			select {
 			case r := <-q.reqs:
 				batch = append(batch, r)
