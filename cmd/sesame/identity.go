@@ -187,7 +187,31 @@ func newIdentity(g *globals) *cobra.Command {
 		},
 	}
 	records.Flags().StringVar(&format, "format", "table", "table, csv, json or bind")
-	cmd.AddCommand(create, list, show, del, verify, records)
+	ed := &cobra.Command{
+		Use:   "ed25519 DOMAIN on|off",
+		Short: "Sign with an Ed25519 key too (RFC 8463), once its CNAME is published",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[1] != "on" && args[1] != "off" {
+				return fmt.Errorf("want on or off, not %q", args[1])
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			tok, err := c.SetEd25519(cmd.Context(), args[0], args[1] == "on")
+			if err != nil {
+				return err
+			}
+			if tok == "" {
+				fmt.Fprintln(cmd.OutOrStdout(), "Ed25519 signing is off")
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "publish: %s._domainkey.%s CNAME %s.dkim.<service domain> (see: sesame identity records %s)\n", tok, args[0], tok, args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(create, list, show, del, verify, records, ed)
 	return cmd
 }
 

@@ -196,3 +196,10 @@ func (c *Client) QueueAction(ctx context.Context, id, action string) (int, error
 func (c *Client) DeleteMessage(ctx context.Context, id string) error {
 	return c.Do(ctx, "DELETE", "/sesame/v1/messages/"+url.PathEscape(id), nil, nil)
 }
+
+// SetEd25519 turns Ed25519 dual signing on or off for a domain and
+// returns the token whose CNAME must be published.
+func (c *Client) SetEd25519(ctx context.Context, domain string, on bool) (string, error) {
+	var out struct{ Ed25519Token string }
+	return out.Ed25519Token, c.Do(ctx, "PUT", "/sesame/v1/identities/"+url.PathEscape(domain)+"/ed25519", map[string]bool{"Enabled": on}, &out)
+}

@@ -33,6 +33,8 @@ type Identity struct {
 	DKIMOrigin string
 	// Tokens are the Easy DKIM tokens or the BYODKIM selector.
 	Tokens []string
+	// Ed25519Token is the token of an additional Ed25519 key, or "".
+	Ed25519Token string
 	// BYODKIMPublic is the TXT value of the BYODKIM public key.
 	BYODKIMPublic string
 	// LegacyToken is the _amazonses TXT token, shown when DKIM is off.
@@ -82,6 +84,9 @@ func Expected(id Identity, d string) []Record {
 		if id.LegacyToken != "" {
 			out = append(out, Record{Type: "TXT", Name: "_amazonses." + id.Name, Value: id.LegacyToken, Purpose: "domain verification (legacy TXT)", Required: true})
 		}
+	}
+	if t := id.Ed25519Token; t != "" {
+		out = append(out, Record{Type: "CNAME", Name: t + "._domainkey." + id.Name, Value: t + ".dkim." + d, Purpose: "DKIM Ed25519 key (RFC 8463): mail gets a second, Ed25519 signature once this resolves"})
 	}
 	if id.MailFrom != "" {
 		out = append(out,

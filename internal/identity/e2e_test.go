@@ -588,6 +588,10 @@ func TestKeyRotationKeepsOldKeysPublished(t *testing.T) {
 		txt, err := r.LookupTXT(ctx, tok+".dkim."+env.Config.Domain)
 		return err == nil && len(txt) > 0
 	}
+	edTok, err := env.Admin(nil).SetEd25519(ctx, "rot.example", true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rot, err := v2.PutEmailIdentityDkimSigningAttributes(ctx, &sesv2.PutEmailIdentityDkimSigningAttributesInput{EmailIdentity: aws.String("rot.example"),
 		SigningAttributesOrigin: types.DkimSigningAttributesOriginAwsSes,
 		SigningAttributes:       &types.DkimSigningAttributes{NextSigningKeyLength: types.DkimSigningKeyLengthRsa2048Bit}})
@@ -624,5 +628,9 @@ func TestKeyRotationKeepsOldKeysPublished(t *testing.T) {
 		if !resolves(tok) {
 			t.Errorf("new key %s not published", tok)
 		}
+	}
+	// The Ed25519 key is not rotated with the RSA keys.
+	if !resolves(edTok) {
+		t.Errorf("Ed25519 key %s dropped by the RSA rotation", edTok)
 	}
 }

@@ -24,6 +24,7 @@ func (s *Server) routeAdmin() {
 		{"DELETE /sesame/v1/keys/{key}", "DeleteKey", s.adminDeleteKey},
 		{"GET /sesame/v1/identities/{EmailIdentity}/records", "GetIdentityRecords", s.adminIdentityRecords},
 		{"POST /sesame/v1/identities/{EmailIdentity}/verify", "VerifyIdentityNow", s.adminVerifyNow},
+		{"PUT /sesame/v1/identities/{EmailIdentity}/ed25519", "PutIdentityEd25519", s.adminPutEd25519},
 		{"GET /sesame/v1/messages", "ListMessages", s.adminListMessages},
 		{"GET /sesame/v1/messages/{id}", "GetMessage", s.adminGetMessage},
 		{"DELETE /sesame/v1/messages/{id}", "DeleteMessage", s.adminDeleteMessage},
@@ -53,6 +54,22 @@ func (s *Server) adminIdentityRecords(c *call) (any, error) {
 		recs = []dnscheck.Record{}
 	}
 	return struct{ Records []dnscheck.Record }{recs}, nil
+}
+
+// adminPutEd25519 turns Ed25519 dual signing on or off for a domain.
+func (s *Server) adminPutEd25519(c *call) (any, error) {
+	var in struct{ Enabled bool }
+	if err := decodeJSON(c, &in); err != nil {
+		return nil, err
+	}
+	id, err := s.cfg.Identities.SetEd25519(c.ctx, c.p.AccountID, c.region, c.r.PathValue("EmailIdentity"), in.Enabled)
+	if err != nil {
+		return nil, identityErr(err)
+	}
+	return struct {
+		Ed25519Token string `json:",omitempty"`
+		Verified     bool
+	}{id.DKIM.Ed25519Token, id.DKIM.Ed25519Verified}, nil
 }
 
 // adminVerifyNow re-checks an identity's DNS at once.

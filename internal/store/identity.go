@@ -65,6 +65,11 @@ type DKIMSettings struct {
 	CurrentKeyLength  string    `json:",omitempty"`
 	NextKeyLength     string    `json:",omitempty"`
 	LastKeyGeneration time.Time `json:",omitzero"`
+	// Ed25519Token is the Easy DKIM token of an additional Ed25519 key
+	// (RFC 8463), "" when Ed25519 signing is off.
+	Ed25519Token string `json:",omitempty"`
+	// Ed25519Verified: its CNAME resolves, so mail is signed with it too.
+	Ed25519Verified bool `json:",omitempty"`
 }
 
 // MailFromSettings is an identity's custom MAIL FROM domain.

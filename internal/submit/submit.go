@@ -21,6 +21,7 @@ import (
 
 	"github.com/sesame-email/sesame/internal/account"
 	"github.com/sesame-email/sesame/internal/clock"
+	"github.com/sesame-email/sesame/internal/dkim"
 	"github.com/sesame-email/sesame/internal/identity"
 	"github.com/sesame-email/sesame/internal/ids"
 	"github.com/sesame-email/sesame/internal/queue"
@@ -238,12 +239,26 @@ func (s *Service) Send(ctx context.Context, r Request) (id string, err error) {
 	if err != nil {
 		return "", err
 	}
-	if signer != nil {
-		sig, err := signer.Sign(data)
+	ed, err := s.cfg.Identities.Ed25519Signer(ctx, r.AccountID, r.Region, sender)
+	if err != nil {
+		return "", err
+	}
+	// Each signature covers the message without the other (DKIM-Signature
+	// is not a signed field): RSA for every receiver, Ed25519 beside it for
+	// those that check RFC 8463 signatures.
+	var sigs []string
+	for _, sg := range []*dkim.Signer{signer, ed} {
+		if sg == nil {
+			continue
+		}
+		sig, err := sg.Sign(data)
 		if err != nil {
 			return "", fmt.Errorf("submit: sign: %w", err)
 		}
-		data = append([]byte(sig), data...)
+		sigs = append(sigs, sig)
+	}
+	if len(sigs) > 0 {
+		data = append([]byte(strings.Join(sigs, "")), data...)
 	}
 	if mailFromDomain == "" {
 		mailFromDomain = regionDomain
