@@ -42,6 +42,7 @@ import (
 	"github.com/sesame-email/sesame/internal/store"
 	"github.com/sesame-email/sesame/internal/store/sqlite"
 	"github.com/sesame-email/sesame/internal/submit"
+	"github.com/sesame-email/sesame/internal/suppression"
 	"github.com/sesame-email/sesame/internal/templates"
 )
 
@@ -72,24 +73,25 @@ type Options struct {
 
 // App is a running (or ready to run) sesame.
 type App struct {
-	cfg        config.Config
-	clock      clock.Clock
-	authClock  clock.Clock
-	log        *slog.Logger
-	out        io.Writer
-	store      store.Store
-	accounts   *account.Service
-	identities *identity.Service
-	resolver   *dnsx.Client
-	outbox     *outbox
-	dns        *dnsserver.Server
-	queue      *queue.Queue
-	submit     *submit.Service
-	smtp       *smtpd.Submission
-	smtpAddr   string
-	smtpsAddr  string
-	registry   *prometheus.Registry
-	cancel     context.CancelFunc
+	cfg         config.Config
+	clock       clock.Clock
+	authClock   clock.Clock
+	log         *slog.Logger
+	out         io.Writer
+	store       store.Store
+	accounts    *account.Service
+	identities  *identity.Service
+	resolver    *dnsx.Client
+	outbox      *outbox
+	dns         *dnsserver.Server
+	queue       *queue.Queue
+	submit      *submit.Service
+	suppression *suppression.Service
+	smtp        *smtpd.Submission
+	smtpAddr    string
+	smtpsAddr   string
+	registry    *prometheus.Registry
+	cancel      context.CancelFunc
 
 	httpSrv *http.Server
 	httpLn  net.Listener
@@ -158,7 +160,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		VerifyURL: func() string { return "http://" + a.HTTPAddr() + "/verify" },
 	})
 	a.queue = queue.New(a.store, queue.Options{Logger: a.log.With("svc", "queue")})
-	a.submit = submit.New(submit.Config{Accounts: a.accounts, Identities: a.identities, Queue: a.queue, Clock: a.clock,
+	a.suppression = suppression.New(a.store, a.clock)
+	a.submit = submit.New(submit.Config{Accounts: a.accounts, Identities: a.identities, Queue: a.queue, Suppression: a.suppression, Clock: a.clock,
 		Logger: a.log.With("svc", "submit"), ServiceDomain: cfg.DomainName()})
 	a.registry = prometheus.NewRegistry()
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -235,6 +238,7 @@ func (a *App) Start(ctx context.Context) error {
 		ServiceDomain: a.cfg.DomainName(),
 		Submit:        a.submit,
 		Templates:     templates.New(a.store, a.clock),
+		Suppression:   a.suppression,
 		Queue:         a.queue,
 		Clock:         a.authClock,
 		Logger:        a.log.With("svc", "api"),

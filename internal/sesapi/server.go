@@ -38,6 +38,7 @@ import (
 	"github.com/sesame-email/sesame/internal/queue"
 	"github.com/sesame-email/sesame/internal/sigv4"
 	"github.com/sesame-email/sesame/internal/submit"
+	"github.com/sesame-email/sesame/internal/suppression"
 	"github.com/sesame-email/sesame/internal/templates"
 )
 
@@ -62,6 +63,8 @@ type Config struct {
 	Submit *submit.Service
 	// Templates manages email templates.
 	Templates *templates.Service
+	// Suppression keeps the account-level suppression lists.
+	Suppression *suppression.Service
 	// Queue tells sending statistics.
 	Queue *queue.Queue
 	// Clock tells the time for signature skew checks.

@@ -117,6 +117,7 @@ type Store interface {
 	Identities
 	Queue
 	Templates
+	Suppressions
 	// Close releases the store's resources.
 	Close() error
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/sesame-email/sesame/internal/ids"
 	"github.com/sesame-email/sesame/internal/queue"
 	"github.com/sesame-email/sesame/internal/store"
+	"github.com/sesame-email/sesame/internal/suppression"
 )
 
 // Code classifies a refusal; front ends map it to their protocol's error.
@@ -89,6 +90,7 @@ type Config struct {
 	Accounts      *account.Service
 	Identities    *identity.Service
 	Queue         *queue.Queue
+	Suppression   *suppression.Service
 	Clock         clock.Clock
 	Logger        *slog.Logger
 	ServiceDomain string
@@ -267,10 +269,22 @@ func (s *Service) Send(ctx context.Context, r Request) (id string, err error) {
 		ID: id, AccountID: r.AccountID, Region: r.Region, MailFrom: id + "@" + mailFromDomain, From: sender,
 		Subject: subjectOf(p), ConfigurationSet: r.ConfigurationSet, Tags: r.Tags, CreatedAt: now, Data: data,
 	}
+	// Recipients on the account's suppression list are not sent to: they
+	// are recorded as bounced, as SES reports them (OnAccountSuppressionList).
+	var suppressed map[string]store.Suppression
+	if s.cfg.Suppression != nil {
+		if suppressed, err = s.cfg.Suppression.Suppressed(ctx, r.AccountID, r.Region, rcpts); err != nil {
+			return "", err
+		}
+	}
 	rows := make([]store.Recipient, len(rcpts))
 	for i, rc := range rcpts {
 		rows[i] = store.Recipient{MessageID: id, Address: rc, Domain: strings.ToLower(rc[strings.LastIndexByte(rc, '@')+1:]),
 			State: store.RcptQueued, NextAttempt: now, UpdatedAt: now}
+		if sp, ok := suppressed[strings.ToLower(rc)]; ok {
+			rows[i].State = store.RcptBounced
+			rows[i].LastResponse = "5.1.1 not sent: on the account's suppression list (" + sp.Reason + "; OnAccountSuppressionList)"
+		}
 	}
 	if err := s.cfg.Queue.Accept(ctx, msg, rows); err != nil {
 		return "", err

@@ -158,6 +158,17 @@ var migrations = []string{
 		created_at INTEGER NOT NULL,
 		PRIMARY KEY (account_id, region, name)
 	);`,
+	`CREATE TABLE suppressions (
+		account_id TEXT NOT NULL,
+		region TEXT NOT NULL,
+		address TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		updated_at INTEGER NOT NULL,
+		message_id TEXT NOT NULL,
+		feedback_id TEXT NOT NULL,
+		PRIMARY KEY (account_id, region, address)
+	);
+	CREATE INDEX suppressions_updated ON suppressions(account_id, region, updated_at);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

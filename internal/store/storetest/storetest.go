@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Identities", testIdentities},
 		{"Templates", testTemplates},
 		{"Queue", testQueue},
+		{"Suppressions", testSuppressions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
