@@ -381,10 +381,22 @@ func (s *Service) SetMailFrom(ctx context.Context, accountID, region, name, doma
 	return id, nil
 }
 
-// SigningKey returns the DKIM signer for mail from name (a domain or an
-// address): the key of the identity whose DKIM applies (reference §9,
+// SigningKey returns the RSA DKIM signer for mail from name (a domain or
+// an address): the key of the identity whose DKIM applies (reference §9,
 // inheritance), or nil when nothing applies or signing is off.
 func (s *Service) SigningKey(ctx context.Context, accountID, region, name string) (*dkim.Signer, error) {
+	sg, err := s.Signers(ctx, accountID, region, name)
+	if err != nil || len(sg) == 0 {
+		return nil, err
+	}
+	return sg[0], nil
+}
+
+// Signers returns every signer for mail from name, resolved once: the RSA
+// key of the identity whose DKIM applies, then its Ed25519 key when
+// Ed25519 signing is on and that key's CNAME verified. Empty when nothing
+// applies or signing is off.
+func (s *Service) Signers(ctx context.Context, accountID, region, name string) ([]*dkim.Signer, error) {
 	id, err := s.Get(ctx, accountID, region, name)
 	if errors.Is(err, ErrNotFound) && strings.Contains(name, "@") {
 		// An address without its own identity signs with its domain's key.
@@ -400,41 +412,30 @@ func (s *Service) SigningKey(ctx context.Context, accountID, region, name string
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
-		if k.Active && k.Selector != e.DKIMIdentity.DKIM.Ed25519Token {
-			return s.signer(e.DKIMDomain, k)
-		}
-	}
-	return nil, nil
-}
-
-// Ed25519Signer returns the Ed25519 signer for mail from name when its
-// domain has Ed25519 signing on and the key's CNAME verified; else nil.
-func (s *Service) Ed25519Signer(ctx context.Context, accountID, region, name string) (*dkim.Signer, error) {
-	id, err := s.Get(ctx, accountID, region, name)
-	if errors.Is(err, ErrNotFound) && strings.Contains(name, "@") {
-		id = store.Identity{AccountID: accountID, Region: region, Name: name, Type: store.IdentityEmail, DKIM: store.DKIMSettings{SigningEnabled: true}}
-	} else if err != nil {
-		return nil, err
-	}
-	e, err := s.Effective(ctx, id)
-	if err != nil || e.DKIMIdentity == nil || !e.DKIMEnabled || (id.Type == store.IdentityEmail && !id.DKIM.SigningEnabled) {
-		return nil, err
-	}
 	d := e.DKIMIdentity.DKIM
-	if d.Ed25519Token == "" || !d.Ed25519Verified {
-		return nil, nil
-	}
-	keys, err := s.cfg.Store.DKIMKeys(ctx, accountID, region, e.DKIMDomain)
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range keys {
-		if k.Selector == d.Ed25519Token {
-			return s.signer(e.DKIMDomain, k)
+	var rsaKey, edKey *store.DKIMKey
+	for i, k := range keys {
+		switch {
+		case k.Selector == d.Ed25519Token && d.Ed25519Token != "":
+			if d.Ed25519Verified {
+				edKey = &keys[i]
+			}
+		case k.Active && rsaKey == nil:
+			rsaKey = &keys[i]
 		}
 	}
-	return nil, nil
+	var out []*dkim.Signer
+	for _, k := range []*store.DKIMKey{rsaKey, edKey} {
+		if k == nil {
+			continue
+		}
+		sg, err := s.signer(e.DKIMDomain, *k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sg)
+	}
+	return out, nil
 }
 
 // SetEd25519 turns Ed25519 signing (RFC 8463) on or off for a domain with

@@ -21,7 +21,6 @@ import (
 
 	"github.com/sesame-email/sesame/internal/account"
 	"github.com/sesame-email/sesame/internal/clock"
-	"github.com/sesame-email/sesame/internal/dkim"
 	"github.com/sesame-email/sesame/internal/identity"
 	"github.com/sesame-email/sesame/internal/ids"
 	"github.com/sesame-email/sesame/internal/queue"
@@ -237,11 +236,7 @@ func (s *Service) Send(ctx context.Context, r Request) (id string, err error) {
 	id = ids.MessageID(r.Region, now)
 	regionDomain := r.Region + "." + s.cfg.ServiceDomain
 	data := finish(p, id, regionDomain, feedbackID(r.AccountID, r.Region), now)
-	signer, err := s.cfg.Identities.SigningKey(ctx, r.AccountID, r.Region, sender)
-	if err != nil {
-		return "", err
-	}
-	ed, err := s.cfg.Identities.Ed25519Signer(ctx, r.AccountID, r.Region, sender)
+	signers, err := s.cfg.Identities.Signers(ctx, r.AccountID, r.Region, sender)
 	if err != nil {
 		return "", err
 	}
@@ -249,10 +244,7 @@ func (s *Service) Send(ctx context.Context, r Request) (id string, err error) {
 	// is not a signed field): RSA for every receiver, Ed25519 beside it for
 	// those that check RFC 8463 signatures.
 	var sigs []string
-	for _, sg := range []*dkim.Signer{signer, ed} {
-		if sg == nil {
-			continue
-		}
+	for _, sg := range signers {
 		sig, err := sg.Sign(data)
 		if err != nil {
 			return "", fmt.Errorf("submit: sign: %w", err)
