@@ -381,38 +381,25 @@ func (s *Service) SetMailFrom(ctx context.Context, accountID, region, name, doma
 	return id, nil
 }
 
-// SigningKey returns the RSA DKIM signer for mail from name (a domain or
-// an address): the key of the identity whose DKIM applies (reference §9,
-// inheritance), or nil when nothing applies or signing is off.
-func (s *Service) SigningKey(ctx context.Context, accountID, region, name string) (*dkim.Signer, error) {
-	sg, err := s.Signers(ctx, accountID, region, name)
-	if err != nil || len(sg) == 0 {
+// SigningKey returns the RSA DKIM signer for mail from an address: the
+// key of the identity whose DKIM applies (reference §9, inheritance), or
+// nil when nothing applies or signing is off.
+func (s *Service) SigningKey(ctx context.Context, accountID, region, addr string) (*dkim.Signer, error) {
+	snd, err := s.Sender(ctx, accountID, region, addr)
+	if err != nil || len(snd.Signers) == 0 {
 		return nil, err
 	}
-	return sg[0], nil
+	return snd.Signers[0], nil
 }
 
-// Signers returns every signer for mail from name, resolved once: the RSA
-// key of the identity whose DKIM applies, then its Ed25519 key when
-// Ed25519 signing is on and that key's CNAME verified. Empty when nothing
-// applies or signing is off.
-func (s *Service) Signers(ctx context.Context, accountID, region, name string) ([]*dkim.Signer, error) {
-	id, err := s.Get(ctx, accountID, region, name)
-	if errors.Is(err, ErrNotFound) && strings.Contains(name, "@") {
-		// An address without its own identity signs with its domain's key.
-		id = store.Identity{AccountID: accountID, Region: region, Name: name, Type: store.IdentityEmail, DKIM: store.DKIMSettings{SigningEnabled: true}}
-	} else if err != nil {
-		return nil, err
-	}
-	e, err := s.Effective(ctx, id)
-	if err != nil || e.DKIMIdentity == nil || !e.DKIMEnabled || (id.Type == store.IdentityEmail && !id.DKIM.SigningEnabled) {
-		return nil, err
-	}
-	keys, err := s.cfg.Store.DKIMKeys(ctx, accountID, region, e.DKIMDomain)
+// signersOf returns the signers of a domain identity with DKIM: its active
+// RSA key, then its Ed25519 key when that is on and its CNAME verified.
+func (s *Service) signersOf(ctx context.Context, id store.Identity) ([]*dkim.Signer, error) {
+	keys, err := s.cfg.Store.DKIMKeys(ctx, id.AccountID, id.Region, id.Name)
 	if err != nil {
 		return nil, err
 	}
-	d := e.DKIMIdentity.DKIM
+	d := id.DKIM
 	var rsaKey, edKey *store.DKIMKey
 	for i, k := range keys {
 		switch {
@@ -429,7 +416,7 @@ func (s *Service) Signers(ctx context.Context, accountID, region, name string) (
 		if k == nil {
 			continue
 		}
-		sg, err := s.signer(e.DKIMDomain, *k)
+		sg, err := s.signer(id.Name, *k)
 		if err != nil {
 			return nil, err
 		}
@@ -548,66 +535,4 @@ func (s *Service) Records(ctx context.Context, accountID, region, name string) (
 		}
 	}
 	return dnscheck.Check(ctx, s.cfg.Resolver, s.cfg.ServiceDomain, dnscheck.Expected(in, s.cfg.ServiceDomain)), nil
-}
-
-// CanSendFrom reports whether addr may be used as a sender in (account,
-// region): the address is a verified identity, or its domain or a parent
-// domain is (reference §9).
-func (s *Service) CanSendFrom(ctx context.Context, accountID, region, addr string) (bool, error) {
-	a, err := NormalizeAddress(addr)
-	if err != nil {
-		return false, nil
-	}
-	return s.verifiedName(ctx, accountID, region, a)
-}
-
-// verifiedName reports whether name, or a domain above it, is verified.
-func (s *Service) verifiedName(ctx context.Context, accountID, region, name string) (bool, error) {
-	names := []string{name}
-	if i := strings.LastIndexByte(name, '@'); i >= 0 {
-		names = append(names, ParentDomains(name[i+1:])...)
-	}
-	for _, n := range names {
-		id, err := s.cfg.Store.GetIdentity(ctx, accountID, region, n)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return false, err
-		}
-		if id.Verification.Status == store.StatusSuccess {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// MailFromFor returns the envelope domain for mail from addr: the verified
-// custom MAIL FROM domain of the identity that covers addr, or "" for the
-// default. reject is true when that identity's MAIL FROM is set, not
-// verified, and its BehaviorOnMxFailure is REJECT_MESSAGE.
-func (s *Service) MailFromFor(ctx context.Context, accountID, region, addr string) (domain string, reject bool, err error) {
-	a, err := NormalizeAddress(addr)
-	if err != nil {
-		return "", false, nil
-	}
-	names := []string{a}
-	names = append(names, ParentDomains(a[strings.LastIndexByte(a, '@')+1:])...)
-	for _, n := range names {
-		id, err := s.cfg.Store.GetIdentity(ctx, accountID, region, n)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return "", false, err
-		}
-		if id.MailFrom.Domain == "" {
-			continue
-		}
-		if id.MailFrom.Verification.Status == store.StatusSuccess {
-			return id.MailFrom.Domain, false, nil
-		}
-		return "", id.MailFrom.Behavior == "REJECT_MESSAGE", nil
-	}
-	return "", false, nil
 }

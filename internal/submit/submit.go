@@ -196,12 +196,12 @@ func (s *Service) Send(ctx context.Context, r Request) (id string, err error) {
 	}
 
 	// SES's rules (reference §7, §9).
-	ok, err := s.cfg.Identities.CanSendFrom(ctx, r.AccountID, r.Region, sender)
+	snd, err := s.cfg.Identities.Sender(ctx, r.AccountID, r.Region, sender)
 	if err != nil {
 		return "", err
 	}
 	var unverified []string
-	if !ok {
+	if !snd.Verified {
 		unverified = append(unverified, sender)
 	}
 	if acct.Mode == store.ModeSandbox {
@@ -220,11 +220,8 @@ func (s *Service) Send(ctx context.Context, r Request) (id string, err error) {
 		return "", rejectf(CodeRejected, "Email address is not verified. The following identities failed the check in region %s: %s",
 			strings.ToUpper(r.Region), strings.Join(unverified, ", "))
 	}
-	mailFromDomain, reject, err := s.cfg.Identities.MailFromFor(ctx, r.AccountID, r.Region, sender)
-	if err != nil {
-		return "", err
-	}
-	if reject {
+	mailFromDomain := snd.MailFromDomain
+	if snd.RejectMailFrom {
 		return "", rejectf(CodeMailFromNotVerified, "Custom MAIL FROM domain of %s is not verified, and its behaviour on MX failure is REJECT_MESSAGE.", sender)
 	}
 	if err := s.checkQuota(ctx, acct, r, len(rcpts)); err != nil {
@@ -236,15 +233,11 @@ func (s *Service) Send(ctx context.Context, r Request) (id string, err error) {
 	id = ids.MessageID(r.Region, now)
 	regionDomain := r.Region + "." + s.cfg.ServiceDomain
 	data := finish(p, id, regionDomain, feedbackID(r.AccountID, r.Region), now)
-	signers, err := s.cfg.Identities.Signers(ctx, r.AccountID, r.Region, sender)
-	if err != nil {
-		return "", err
-	}
 	// Each signature covers the message without the other (DKIM-Signature
 	// is not a signed field): RSA for every receiver, Ed25519 beside it for
 	// those that check RFC 8463 signatures.
 	var sigs []string
-	for _, sg := range signers {
+	for _, sg := range snd.Signers {
 		sig, err := sg.Sign(data)
 		if err != nil {
 			return "", fmt.Errorf("submit: sign: %w", err)
