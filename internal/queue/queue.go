@@ -82,6 +82,15 @@ func (q *Queue) Accept(ctx context.Context, msg store.Message, rcpts []store.Rec
 	return <-r.done
 }
 
+// signal wakes the delivery worker without blocking (one pending wake-up
+// is enough: the worker drains everything due when it runs).
+func (q *Queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Wake is signalled after each commit, for the delivery workers.
 func (q *Queue) Wake() <-chan struct{} { return q.wake }
 
@@ -144,10 +153,7 @@ func (q *Queue) commit(batch []request) {
 		if q.batch != nil {
 			q.batch(len(batch))
 		}
-		select {
-		case q.wake <- struct{}{}:
-		default:
-		}
+		q.signal()
 	}
 }
 
@@ -197,10 +203,7 @@ func (q *Queue) Summary(ctx context.Context, accountID, region string) ([]store.
 func (q *Queue) Retry(ctx context.Context, id string, now time.Time) (int, error) {
 	n, err := q.st.MoveRecipients(ctx, id, pending(), store.RcptQueued, now)
 	if err == nil && n > 0 {
-		select {
-		case q.wake <- struct{}{}:
-		default:
-		}
+		q.signal()
 	}
 	return n, err
 }
@@ -214,10 +217,7 @@ func (q *Queue) Hold(ctx context.Context, id string, now time.Time) (int, error)
 func (q *Queue) Release(ctx context.Context, id string, now time.Time) (int, error) {
 	n, err := q.st.MoveRecipients(ctx, id, []store.RecipientState{store.RcptHeld}, store.RcptQueued, now)
 	if err == nil && n > 0 {
-		select {
-		case q.wake <- struct{}{}:
-		default:
-		}
+		q.signal()
 	}
 	return n, err
 }

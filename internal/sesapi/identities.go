@@ -38,6 +38,17 @@ func identityErr(err error) error {
 // pageToken encodes the last name of a page as an opaque NextToken.
 func pageToken(last string) string { return base64.RawURLEncoding.EncodeToString([]byte(last)) }
 
+// cutPage trims items fetched with limit+1 to one page and returns the
+// NextToken for the next ("" on the last page, which must leave NextToken
+// out, reference §10).
+func cutPage[T any](items []T, limit int, key func(T) string) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, pageToken(key(items[len(items)-1]))
+}
+
 func fromPageToken(tok string) (string, error) {
 	if tok == "" {
 		return "", nil
@@ -62,11 +73,7 @@ func (s *Server) listPage(c *call, typ store.IdentityType, token string, limit i
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(ids) > limit {
-		ids = ids[:limit]
-		next = pageToken(ids[len(ids)-1].Name)
-	}
+	ids, next := cutPage(ids, limit, func(id store.Identity) string { return id.Name })
 	return ids, next, nil
 }
 

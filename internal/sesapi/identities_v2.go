@@ -2,6 +2,7 @@ package sesapi
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/sesame-email/sesame/internal/identity"
 	"github.com/sesame-email/sesame/internal/store"
@@ -116,7 +117,7 @@ func (s *Server) v2CreateEmailIdentity(c *call) (any, error) {
 	}
 	var id store.Identity
 	var err error
-	if isAddress(in.EmailIdentity) {
+	if strings.Contains(in.EmailIdentity, "@") {
 		id, err = s.cfg.Identities.CreateEmail(c.ctx, c.p.AccountID, c.region, in.EmailIdentity, tags, in.ConfigurationSetName)
 	} else {
 		opts := identity.DomainOptions{Tags: tags, ConfigurationSet: in.ConfigurationSetName}
@@ -141,15 +142,6 @@ func (s *Server) v2CreateEmailIdentity(c *call) (any, error) {
 		out.DkimAttributes = &d
 	}
 	return out, nil
-}
-
-func isAddress(name string) bool {
-	for i := 0; i < len(name); i++ {
-		if name[i] == '@' {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) v2ListEmailIdentities(c *call) (any, error) {

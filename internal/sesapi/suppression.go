@@ -107,10 +107,7 @@ func (s *Server) v2ListSuppressed(c *call) (any, error) {
 		SuppressedDestinationSummaries []summary
 		NextToken                      string `json:",omitempty"`
 	}{SuppressedDestinationSummaries: []summary{}}
-	if len(list) > limit {
-		list = list[:limit]
-		out.NextToken = pageToken(list[len(list)-1].Address)
-	}
+	list, out.NextToken = cutPage(list, limit, func(sp store.Suppression) string { return sp.Address })
 	for _, sp := range list {
 		out.SuppressedDestinationSummaries = append(out.SuppressedDestinationSummaries, summary{sp.Address, sp.Reason, Epoch(sp.UpdatedAt)})
 	}

@@ -116,11 +116,7 @@ func (s *Server) templatePage(c *call, token string, limit int) ([]store.Templat
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		next = pageToken(list[len(list)-1].Name)
-	}
+	list, next := cutPage(list, limit, func(t store.Template) string { return t.Name })
 	return list, next, nil
 }
 
