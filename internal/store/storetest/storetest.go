@@ -28,6 +28,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"Templates", testTemplates},
 		{"Queue", testQueue},
 		{"Suppressions", testSuppressions},
+		{"Resources", testResources},
+		{"Events", testEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
