@@ -41,6 +41,7 @@ type Config struct {
 	Dev           bool          // capture outgoing mail instead of delivering it
 	MaxQueueAge   time.Duration // bounce a message still undelivered after this
 	Hostname      string        // name used in SMTP greetings and EHLO
+	PublicURL     string        // base URL subscribers reach sesame at (SubscribeURL, SigningCertURL); "" = http://<http-addr>
 	LogLevel      string        // debug, info, warn, error
 }
 
@@ -112,6 +113,7 @@ func options() []option {
 		{name: "dev", kind: kBool, help: "capture outgoing mail instead of delivering it", b: func(c *Config) *bool { return &c.Dev }},
 		{name: "max-queue-age", kind: kDuration, help: "bounce messages still undelivered after this long", d: func(c *Config) *time.Duration { return &c.MaxQueueAge }},
 		s("hostname", "host name in SMTP greetings and EHLO", func(c *Config) *string { return &c.Hostname }),
+		s("public-url", "base URL webhook subscribers reach sesame at (default: http://<http-addr>)", func(c *Config) *string { return &c.PublicURL }),
 		s("log-level", "log level: debug, info, warn, error", func(c *Config) *string { return &c.LogLevel }),
 	}
 }

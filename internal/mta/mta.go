@@ -22,6 +22,22 @@ type Result struct {
 	Response string
 	// Retry is when to try again, for RcptDeferred.
 	Retry time.Time
+	// RemoteIP is the address of the host that answered, when one did.
+	RemoteIP string
+}
+
+// Outcome is one recipient's result as stored: the recipient after the
+// attempt (state, attempts) and what the transport said.
+type Outcome struct {
+	Recipient store.Recipient
+	Result    Result
+}
+
+// Reporter is told every job's stored outcomes, to turn them into
+// Delivery, Bounce and DeliveryDelay events. It runs on the delivery
+// goroutine after the outcomes are durable, so it must not block long.
+type Reporter interface {
+	Report(ctx context.Context, msg store.Message, outcomes []Outcome)
 }
 
 // Transport delivers one message to some of its recipients.
@@ -53,6 +69,8 @@ type WorkerOptions struct {
 	// Destination maps a recipient domain to where its mail goes (all
 	// domains to one smart host, for example); nil = the domain itself.
 	Destination func(domain string) string
+	// Reporter receives outcomes; nil = none.
+	Reporter Reporter
 }
 
 // Worker moves due recipients through a Transport: it claims them with a
@@ -70,6 +88,7 @@ type Worker struct {
 	slots     chan struct{}
 	perDest   int
 	destOf    func(string) string
+	reporter  Reporter
 
 	mu       sync.Mutex
 	active   map[string]int    // deliveries in flight per destination
@@ -87,7 +106,7 @@ func NewWorker(st store.Queue, t Transport, clk clock.Clock, log *slog.Logger, w
 		o.PerDestination = DefaultPerDestination
 	}
 	return &Worker{st: st, transport: t, clock: clk, log: log, wake: wake, interval: time.Second,
-		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination,
+		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination, reporter: o.Reporter,
 		active: map[string]int{}, pending: map[string][]*job{}}
 }
 
@@ -225,6 +244,12 @@ func (w *Worker) deliver(ctx context.Context, j *job) {
 	}
 	results := w.transport.Deliver(ctx, msg, j.rcpts)
 	now := w.clock.Now()
+	var outcomes []Outcome
+	defer func() {
+		if w.reporter != nil && len(outcomes) > 0 {
+			w.reporter.Report(context.WithoutCancel(ctx), msg, outcomes)
+		}
+	}()
 	for i, res := range results {
 		r := j.rcpts[i]
 		r.State, r.LastResponse, r.UpdatedAt = res.State, res.Response, now
@@ -236,6 +261,7 @@ func (w *Worker) deliver(ctx context.Context, j *job) {
 			w.log.Error("delivery: outcome not stored", "message", j.msgID, "rcpt", r.Address, "err", err)
 			continue
 		}
+		outcomes = append(outcomes, Outcome{Recipient: r, Result: res})
 		w.log.Info("delivery", "message", j.msgID, "rcpt", r.Address, "state", r.State, "response", r.LastResponse)
 	}
 }
