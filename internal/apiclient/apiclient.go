@@ -203,3 +203,17 @@ func (c *Client) SetEd25519(ctx context.Context, domain string, on bool) (string
 	var out struct{ Ed25519Token string }
 	return out.Ed25519Token, c.Do(ctx, "PUT", "/sesame/v1/identities/"+url.PathEscape(domain)+"/ed25519", map[string]bool{"Enabled": on}, &out)
 }
+
+// Events lists recorded events, newest first; message "" means all.
+func (c *Client) Events(ctx context.Context, message string, limit int) ([]sesapi.EventView, error) {
+	var out struct{ Events []sesapi.EventView }
+	err := c.Do(ctx, "GET", "/sesame/v1/events?"+url.Values{"message": {message}, "limit": {strconv.Itoa(limit)}}.Encode(), nil, &out)
+	return out.Events, err
+}
+
+// Notifications lists webhook deliveries and their attempts; topic "" means all.
+func (c *Client) Notifications(ctx context.Context, topic string, limit int) ([]sesapi.NotificationView, error) {
+	var out struct{ Notifications []sesapi.NotificationView }
+	err := c.Do(ctx, "GET", "/sesame/v1/notifications?"+url.Values{"topic": {topic}, "limit": {strconv.Itoa(limit)}}.Encode(), nil, &out)
+	return out.Notifications, err
+}

@@ -30,6 +30,8 @@ func (s *Server) routeAdmin() {
 		{"DELETE /sesame/v1/messages/{id}", "DeleteMessage", s.adminDeleteMessage},
 		{"POST /sesame/v1/messages/{id}/{action}", "QueueAction", s.adminQueueAction},
 		{"GET /sesame/v1/queue", "QueueSummary", s.adminQueue},
+		{"GET /sesame/v1/events", "ListEvents", s.adminEvents},
+		{"GET /sesame/v1/notifications", "ListNotifications", s.adminNotifications},
 	})
 }
 
