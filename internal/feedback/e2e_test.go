@@ -42,7 +42,7 @@ var ctx = context.Background()
 // envelope is what an SNS HTTP subscriber receives.
 type envelope struct {
 	Type, MessageId, Token, TopicArn, Subject, Message, SubscribeURL, Timestamp string
-	SignatureVersion, Signature, SigningCertURL, UnsubscribeURL            string
+	SignatureVersion, Signature, SigningCertURL, UnsubscribeURL                 string
 }
 
 // verify checks an envelope's signature the way SNS subscribers do,
