@@ -565,3 +565,69 @@ func TestWebhookRetriesAndSlowSubscriber(t *testing.T) {
 	waitFor(t, "all 21 notifications", func() bool { return len(down.messages(t)) == 21 })
 	t.Logf("20 sends completed while the subscriber held %d requests", seen-3)
 }
+
+// TestSuppressionSettings: PutAccountSuppressionAttributes and a
+// configuration set's SuppressionOptions decide what is added
+// automatically and what a send skips.
+func TestSuppressionSettings(t *testing.T) {
+	unknown := smtptest.Start(t, nil)
+	for _, a := range []string{"a@unknown.test", "b@unknown.test"} {
+		unknown.RcptErr[a] = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	}
+	env := testenv.Start(t, testenv.Options{Config: func(c *config.Config) { c.Transports = []string{"unknown.test=" + unknown.Addr} }})
+	env.VerifyDomain(t, nil, "", "example.com")
+	v2 := env.SESv2("", nil)
+	acct, err := v2.GetAccount(ctx, &sesv2.GetAccountInput{})
+	if err != nil || fmt.Sprint(acct.SuppressionAttributes.SuppressedReasons) != "[BOUNCE COMPLAINT]" {
+		t.Fatalf("default reasons: %+v, %v", acct.SuppressionAttributes, err)
+	}
+	if _, err := v2.PutAccountSuppressionAttributes(ctx, &sesv2.PutAccountSuppressionAttributesInput{SuppressedReasons: []types.SuppressionListReason{types.SuppressionListReasonComplaint}}); err != nil {
+		t.Fatal(err)
+	}
+	if acct, _ = v2.GetAccount(ctx, &sesv2.GetAccountInput{}); fmt.Sprint(acct.SuppressionAttributes.SuppressedReasons) != "[COMPLAINT]" {
+		t.Errorf("reasons after put: %v", acct.SuppressionAttributes.SuppressedReasons)
+	}
+	// Bounces no longer suppress at the account level…
+	id := send(t, env, "", "a@unknown.test")
+	waitFor(t, "the bounce event", func() bool { evs, _ := env.Admin(nil).Events(ctx, id, 10); return len(evs) > 0 })
+	if _, err := v2.GetSuppressedDestination(ctx, &sesv2.GetSuppressedDestinationInput{EmailAddress: aws.String("a@unknown.test")}); apiCode(err) != "NotFoundException" {
+		t.Errorf("a@ suppressed although BOUNCE is off: %v", err)
+	}
+	// …but a configuration set that asks for them overrides the account.
+	if _, err := v2.CreateConfigurationSet(ctx, &sesv2.CreateConfigurationSetInput{ConfigurationSetName: aws.String("strict"),
+		SuppressionOptions: &types.SuppressionOptions{SuppressedReasons: []types.SuppressionListReason{types.SuppressionListReasonBounce}}}); err != nil {
+		t.Fatal(err)
+	}
+	id = send(t, env, "strict", "b@unknown.test")
+	waitFor(t, "b@ suppressed", func() bool {
+		_, err := v2.GetSuppressedDestination(ctx, &sesv2.GetSuppressedDestinationInput{EmailAddress: aws.String("b@unknown.test")})
+		return err == nil
+	})
+	got, err := v2.GetConfigurationSet(ctx, &sesv2.GetConfigurationSetInput{ConfigurationSetName: aws.String("strict")})
+	if err != nil || fmt.Sprint(got.SuppressionOptions.SuppressedReasons) != "[BOUNCE]" || !got.SendingOptions.SendingEnabled {
+		t.Errorf("get set: %+v, %v", got, err)
+	}
+	if _, err := v2.PutConfigurationSetSendingOptions(ctx, &sesv2.PutConfigurationSetSendingOptionsInput{ConfigurationSetName: aws.String("strict"), SendingEnabled: false}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v2.SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("ann@example.com"), ConfigurationSetName: aws.String("strict"),
+		Destination: &types.Destination{ToAddresses: []string{"x@example.org"}},
+		Content:     &types.EmailContent{Simple: &types.Message{Subject: &types.Content{Data: aws.String("s")}, Body: &types.Body{Text: &types.Content{Data: aws.String("b")}}}}}); apiCode(err) != "SendingPausedException" {
+		t.Errorf("paused set: %v", err)
+	}
+	// v1 sees the same sets.
+	v1 := env.SES("", nil)
+	list, err := v1.ListConfigurationSets(ctx, &ses.ListConfigurationSetsInput{})
+	if err != nil || len(list.ConfigurationSets) != 1 || aws.ToString(list.ConfigurationSets[0].Name) != "strict" {
+		t.Errorf("v1 list: %+v, %v", list, err)
+	}
+	if _, err := v1.DescribeConfigurationSet(ctx, &ses.DescribeConfigurationSetInput{ConfigurationSetName: aws.String("nope")}); apiCode(err) != "ConfigurationSetDoesNotExist" {
+		t.Errorf("v1 describe missing: %v", err)
+	}
+	if _, err := v2.DeleteConfigurationSet(ctx, &sesv2.DeleteConfigurationSetInput{ConfigurationSetName: aws.String("strict")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v2.GetConfigurationSet(ctx, &sesv2.GetConfigurationSetInput{ConfigurationSetName: aws.String("strict")}); apiCode(err) != "NotFoundException" {
+		t.Errorf("deleted set: %v", err)
+	}
+}

@@ -39,6 +39,7 @@ type v2GetAccountOutput struct {
 	ProductionAccessEnabled      bool
 	SendQuota                    v2SendQuota
 	SendingEnabled               bool
+	SuppressionAttributes        struct{ SuppressedReasons []string }
 }
 
 func (s *Server) v2GetAccount(c *call) (any, error) {
@@ -54,12 +55,18 @@ func (s *Server) v2GetAccount(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v2GetAccountOutput{
+	reasons, err := s.cfg.Suppression.Reasons(c.ctx, c.p.AccountID, c.region)
+	if err != nil {
+		return nil, err
+	}
+	out := v2GetAccountOutput{
 		EnforcementStatus:       "HEALTHY",
 		ProductionAccessEnabled: a.Mode == "production",
 		SendQuota:               v2SendQuota(q),
 		SendingEnabled:          on,
-	}, nil
+	}
+	out.SuppressionAttributes.SuppressedReasons = reasons
+	return out, nil
 }
 
 func (s *Server) v2PutAccountSendingAttributes(c *call) (any, error) {
