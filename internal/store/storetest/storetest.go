@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Templates", testTemplates},
 		{"Queue", testQueue},
 		{"Suppressions", testSuppressions},
+		{"ConcurrentClaims", testConcurrentClaims},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
