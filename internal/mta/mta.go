@@ -53,6 +53,10 @@ type WorkerOptions struct {
 	// Destination maps a recipient domain to where its mail goes (all
 	// domains to one smart host, for example); nil = the domain itself.
 	Destination func(domain string) string
+	// Lease is how long claimed recipients stay out of every node's due
+	// set; 0 = Lease. It must exceed the time a claimed window takes to
+	// deliver, or another node may deliver the same mail again.
+	Lease time.Duration
 }
 
 // Worker moves due recipients through a Transport: it claims them with a
@@ -70,6 +74,7 @@ type Worker struct {
 	slots     chan struct{}
 	perDest   int
 	destOf    func(string) string
+	lease     time.Duration
 
 	mu       sync.Mutex
 	active   map[string]int    // deliveries in flight per destination
@@ -86,8 +91,11 @@ func NewWorker(st store.Queue, t Transport, clk clock.Clock, log *slog.Logger, w
 	if o.PerDestination <= 0 {
 		o.PerDestination = DefaultPerDestination
 	}
+	if o.Lease <= 0 {
+		o.Lease = Lease
+	}
 	return &Worker{st: st, transport: t, clock: clk, log: log, wake: wake, interval: time.Second,
-		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination,
+		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination, lease: o.Lease,
 		active: map[string]int{}, pending: map[string][]*job{}}
 }
 
@@ -133,7 +141,7 @@ func (w *Worker) RunOnce(ctx context.Context, limit int) (int, error) {
 	if room <= 0 || ctx.Err() != nil {
 		return 0, nil
 	}
-	due, err := w.st.ClaimDue(ctx, w.clock.Now(), Lease, min(limit, room))
+	due, err := w.st.ClaimDue(ctx, w.clock.Now(), w.lease, min(limit, room))
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}
