@@ -118,6 +118,8 @@ type Store interface {
 	Queue
 	Templates
 	Suppressions
+	Resources
+	Events
 	// Close releases the store's resources.
 	Close() error
 }

@@ -182,6 +182,47 @@ var migrations = []string{
 		PRIMARY KEY (account_id, region, address)
 	);
 	CREATE INDEX suppressions_updated ON suppressions(account_id, region, updated_at);`,
+	`CREATE TABLE resources (
+		account_id TEXT NOT NULL,
+		region TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		name TEXT NOT NULL,
+		doc BYTEA NOT NULL,
+		created_at BIGINT NOT NULL,
+		PRIMARY KEY (account_id, region, kind, name)
+	);
+	CREATE TABLE events (
+		id TEXT PRIMARY KEY,
+		account_id TEXT NOT NULL,
+		region TEXT NOT NULL,
+		message_id TEXT NOT NULL,
+		type TEXT NOT NULL,
+		recipients TEXT NOT NULL,
+		n INTEGER NOT NULL,
+		created_at BIGINT NOT NULL,
+		json BYTEA NOT NULL
+	);
+	CREATE INDEX events_account ON events(account_id, region, created_at);
+	CREATE INDEX events_message ON events(message_id);
+	CREATE TABLE notifications (
+		id TEXT NOT NULL,
+		subscription_arn TEXT NOT NULL,
+		account_id TEXT NOT NULL,
+		region TEXT NOT NULL,
+		topic_arn TEXT NOT NULL,
+		type TEXT NOT NULL,
+		endpoint TEXT NOT NULL,
+		body BYTEA NOT NULL,
+		state TEXT NOT NULL,
+		attempts INTEGER NOT NULL,
+		next_attempt BIGINT NOT NULL,
+		last_result TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL,
+		PRIMARY KEY (id, subscription_arn)
+	);
+	CREATE INDEX notifications_due ON notifications(next_attempt) WHERE state = 'pending';
+	CREATE INDEX notifications_account ON notifications(account_id, region, created_at);`,
 }
 
 // migrate applies missing migrations while holding an advisory lock, so

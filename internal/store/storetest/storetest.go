@@ -29,6 +29,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"Queue", testQueue},
 		{"Suppressions", testSuppressions},
 		{"ConcurrentClaims", testConcurrentClaims},
+		{"Resources", testResources},
+		{"Events", testEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
