@@ -1,4 +1,5 @@
-// Package pgtest runs a throw-away PostgreSQL cluster for tests: initdb
+// Package pgtest runs a throw-away PostgreSQL cluster for tests (and the
+// bench command): initdb
 // and pg_ctl from the machine's PostgreSQL installation
 // (/usr/lib/postgresql/*/bin or PATH), a temp dir, a loopback port, trust
 // authentication. One cluster serves a whole test package (start it from
@@ -38,6 +39,10 @@ const RequireEnv = "SESAME_REQUIRE_POSTGRES"
 
 // Cluster is a PostgreSQL cluster started on first use.
 type Cluster struct {
+	// Durable keeps fsync and synchronous commits on (for benchmarks that
+	// compare with SQLite's synchronous=FULL); tests leave it off.
+	Durable bool
+
 	once sync.Once
 	err  error
 	skip string // why tests skip ("" = they do not)
@@ -106,10 +111,12 @@ func (c *Cluster) start() {
 		c.err = fmt.Errorf("pgtest: initdb: %w\n%s", err, out)
 		return
 	}
-	// Durability is not under test here (the server is never killed), so
-	// fsync is off for speed.
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-		c.port, dir)
+	// Durability is not under test (the server is never killed), so fsync
+	// is off for speed unless Durable.
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=200", c.port, dir)
+	if !c.Durable {
+		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
 	if out, err := c.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60", "start"); err != nil {
 		logs, _ := os.ReadFile(filepath.Join(dir, "server.log"))
 		c.err = fmt.Errorf("pgtest: pg_ctl start: %w\n%s\n%s", err, out, logs)
@@ -167,23 +174,40 @@ func (c *Cluster) URL(db string) string {
 // it instead when SESAME_REQUIRE_POSTGRES is set.
 func (c *Cluster) Database(t testing.TB) string {
 	t.Helper()
-	c.once.Do(c.start)
-	if c.err != nil {
-		t.Fatal(c.err)
-	}
-	if c.skip != "" {
+	url, drop, err := c.NewDatabase()
+	if errors.Is(err, ErrNotInstalled) {
 		t.Skip("SKIPPED (no PostgreSQL): " + c.skip)
 	}
-	name := fmt.Sprintf("t%d_%d", os.Getpid(), c.counter.Add(1))
-	if err := c.admin(fmt.Sprintf("CREATE DATABASE %s", name)); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := c.admin(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
+		if err := drop(); err != nil {
 			t.Errorf("pgtest: %v", err)
 		}
 	})
-	return c.URL(name)
+	return url
+}
+
+// ErrNotInstalled is NewDatabase's error when PostgreSQL is not installed
+// and SESAME_REQUIRE_POSTGRES is unset.
+var ErrNotInstalled = errors.New("pgtest: PostgreSQL is not installed")
+
+// NewDatabase starts the cluster if needed, creates an empty database and
+// returns its URL and a function that drops it.
+func (c *Cluster) NewDatabase() (url string, drop func() error, err error) {
+	c.once.Do(c.start)
+	if c.err != nil {
+		return "", nil, c.err
+	}
+	if c.skip != "" {
+		return "", nil, ErrNotInstalled
+	}
+	name := fmt.Sprintf("t%d_%d", os.Getpid(), c.counter.Add(1))
+	if err := c.admin(fmt.Sprintf("CREATE DATABASE %s", name)); err != nil {
+		return "", nil, err
+	}
+	return c.URL(name), func() error { return c.admin(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)) }, nil
 }
 
 // admin runs one statement on the maintenance database.
