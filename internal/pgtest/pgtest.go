@@ -43,7 +43,8 @@ type Cluster struct {
 	// compare with SQLite's synchronous=FULL); tests leave it off.
 	Durable bool
 
-	once sync.Once
+	findBin func() string // BinDir; replaced in tests
+	once    sync.Once
 	err  error
 	skip string // why tests skip ("" = they do not)
 
@@ -84,7 +85,10 @@ func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // start runs initdb and pg_ctl start once.
 func (c *Cluster) start() {
-	c.bin = BinDir()
+	if c.findBin == nil {
+		c.findBin = BinDir
+	}
+	c.bin = c.findBin()
 	if c.bin == "" {
 		c.skip = "PostgreSQL is not installed (apt-get install postgresql); set " + RequireEnv + "=1 to make this a failure"
 		if os.Getenv(RequireEnv) != "" {
@@ -183,7 +187,7 @@ func (c *Cluster) Database(t testing.TB) string {
 	}
 	t.Cleanup(func() {
 		if err := drop(); err != nil {
-			t.Errorf("pgtest: %v", err)
+			t.Error(err)
 		}
 	})
 	return url
