@@ -30,15 +30,19 @@ import (
 	"github.com/sesame-email/sesame/internal/certs"
 	"github.com/sesame-email/sesame/internal/clock"
 	"github.com/sesame-email/sesame/internal/config"
+	"github.com/sesame-email/sesame/internal/configsets"
 	"github.com/sesame-email/sesame/internal/credfile"
 	"github.com/sesame-email/sesame/internal/dnsserver"
 	"github.com/sesame-email/sesame/internal/dnsx"
+	"github.com/sesame-email/sesame/internal/events"
+	"github.com/sesame-email/sesame/internal/feedback"
 	"github.com/sesame-email/sesame/internal/identity"
 	"github.com/sesame-email/sesame/internal/mta"
 	"github.com/sesame-email/sesame/internal/queue"
 	"github.com/sesame-email/sesame/internal/sealer"
 	"github.com/sesame-email/sesame/internal/sesapi"
 	"github.com/sesame-email/sesame/internal/smtpd"
+	"github.com/sesame-email/sesame/internal/sns"
 	"github.com/sesame-email/sesame/internal/store"
 	"github.com/sesame-email/sesame/internal/store/postgres"
 	"github.com/sesame-email/sesame/internal/store/sqlite"
@@ -89,6 +93,14 @@ type App struct {
 	submit      *submit.Service
 	suppression *suppression.Service
 	smtp        *smtpd.Submission
+	mx          *smtpd.MX
+	mxAddr      string
+	configSets  *configsets.Service
+	topics      *sns.Service
+	deliverer   *sns.Deliverer
+	signer      *sns.Signer
+	events      *events.Service
+	feedback    *feedback.Processor
 	smtpAddr    string
 	smtpsAddr   string
 	registry    *prometheus.Registry
@@ -177,8 +189,22 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	})
 	a.queue = queue.New(a.store, queue.Options{Logger: a.log.With("svc", "queue")})
 	a.suppression = suppression.New(a.store, a.clock)
+	a.configSets = configsets.New(a.store, a.clock)
+	signKey, certPEM, err := certs.LoadSigning(cfg.DataDir, cfg.DomainName())
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	a.signer = &sns.Signer{Key: signKey, CertPEM: certPEM}
+	a.deliverer = sns.NewDeliverer(a.store, a.clock, a.log.With("svc", "webhooks"), nil)
+	a.topics = sns.New(sns.Config{Store: a.store, Clock: a.clock, Signer: a.signer, BaseURL: a.publicURL, Wake: a.deliverer.Wake})
+	a.events = events.New(events.Config{Store: a.store, ConfigSets: a.configSets, Identities: a.identities, Topics: a.topics,
+		Clock: a.clock, Logger: a.log.With("svc", "events")})
+	a.feedback = feedback.New(feedback.Config{Queue: a.store, Suppression: a.suppression, ConfigSets: a.configSets, Events: a.events,
+		IsSimulator: a.isSimulator, Hostname: cfg.Hostname, ServiceDomain: cfg.DomainName(), MaxAge: cfg.MaxQueueAge,
+		Clock: a.clock, Logger: a.log.With("svc", "feedback")})
 	a.submit = submit.New(submit.Config{Accounts: a.accounts, Identities: a.identities, Queue: a.queue, Suppression: a.suppression, Clock: a.clock,
-		Logger: a.log.With("svc", "submit"), ServiceDomain: cfg.DomainName()})
+		Logger: a.log.With("svc", "submit"), ServiceDomain: cfg.DomainName(), ConfigSets: a.configSets, Events: a.events})
 	a.registry = prometheus.NewRegistry()
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return a, nil
@@ -255,6 +281,9 @@ func (a *App) Start(ctx context.Context) error {
 		Submit:        a.submit,
 		Templates:     templates.New(a.store, a.clock),
 		Suppression:   a.suppression,
+		ConfigSets:    a.configSets,
+		Events:        a.store,
+		SNS:           a.topics,
 		Queue:         a.queue,
 		Clock:         a.authClock,
 		Logger:        a.log.With("svc", "api"),
@@ -267,6 +296,7 @@ func (a *App) Start(ctx context.Context) error {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /verify", a.verifyHandler)
+	mux.Handle("GET /sns/", api.SNSPublic(a.signer.CertPEM))
 	mux.Handle("/", api)
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
@@ -306,6 +336,14 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.startSubmission(); err != nil {
 		return err
 	}
+	if err := a.startMX(); err != nil {
+		return err
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.deliverer.Run(ctx)
+	}()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -340,7 +378,8 @@ func (a *App) startDelivery(ctx context.Context) {
 		MaxAge: a.cfg.MaxQueueAge, Clock: a.clock, Logger: a.log.With("svc", "mta"),
 	})
 	sim := &mta.Simulator{Domains: []string{"simulator." + a.cfg.DomainName(), "simulator.amazonses.com"}, Next: smtpT}
-	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{Destination: smtpT.Destination, Lease: a.cfg.DeliveryLease})
+	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(),
+		mta.WorkerOptions{Destination: smtpT.Destination, Reporter: a.feedback, Lease: a.cfg.DeliveryLease})
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -363,7 +402,14 @@ func (a *App) startSubmission() error {
 		return err
 	}
 	a.smtp = smtpd.NewSubmission(smtpd.Config{Accounts: a.accounts, Submit: a.submit, Regions: a.cfg.Regions,
-		Hostname: a.cfg.Hostname, TLS: tlsCfg, Logger: a.log.With("svc", "submission")})
+		Hostname: a.cfg.Hostname, TLS: tlsCfg, Logger: a.log.With("svc", "submission"),
+		ConfigurationSetExists: func(ctx context.Context, accountID, region, name string) (bool, error) {
+			_, err := a.configSets.Get(ctx, accountID, region, name)
+			if errors.Is(err, configsets.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		}})
 	if !off(a.cfg.SMTPAddr) {
 		if a.smtpAddr, err = a.smtp.Listen(a.cfg.SMTPAddr, false); err != nil {
 			return err
@@ -399,7 +445,7 @@ func (a *App) startDevCapture(ctx context.Context) error {
 	}
 	capture := &mta.Capture{Lookup: mta.DevLookup(a.cfg.DomainName(), lookupOwn, lookupOther)}
 	sim := &mta.Simulator{Domains: []string{"simulator." + a.cfg.DomainName(), "simulator.amazonses.com"}, Next: capture}
-	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{Lease: a.cfg.DeliveryLease})
+	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{Reporter: a.feedback, Lease: a.cfg.DeliveryLease})
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -438,6 +484,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.smtp != nil {
 		if err := a.smtp.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("app: smtp shutdown: %w", err))
+		}
+	}
+	if a.mx != nil {
+		if err := a.mx.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("app: mx shutdown: %w", err))
 		}
 	}
 	if a.httpSrv != nil {

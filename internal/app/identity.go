@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/sesame-email/sesame/internal/identity"
@@ -95,4 +96,21 @@ func (a *App) verifyHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	verifyPage.Execute(w, map[string]string{"Title": "Address verified",
 		"Text": fmt.Sprintf("%s can now send mail through sesame in %s.", q.Get("identity"), q.Get("region"))})
+}
+
+// publicURL is where webhook subscribers reach sesame.
+func (a *App) publicURL() string {
+	if a.cfg.PublicURL != "" {
+		return strings.TrimRight(a.cfg.PublicURL, "/")
+	}
+	if a.httpLn == nil {
+		return "http://" + a.cfg.HTTPAddr
+	}
+	return "http://" + a.HTTPAddr()
+}
+
+// isSimulator reports mailbox-simulator addresses.
+func (a *App) isSimulator(addr string) bool {
+	d := strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
+	return d == "simulator."+a.cfg.DomainName() || d == "simulator.amazonses.com"
 }

@@ -42,6 +42,7 @@ type Config struct {
 	MaxQueueAge   time.Duration // bounce a message still undelivered after this
 	DeliveryLease time.Duration // how long a node holds claimed recipients before others may retry them
 	Hostname      string        // name used in SMTP greetings and EHLO
+	PublicURL     string        // base URL subscribers reach sesame at (SubscribeURL, SigningCertURL); "" = http://<http-addr>
 	LogLevel      string        // debug, info, warn, error
 }
 
@@ -116,6 +117,7 @@ func options() []option {
 		{name: "max-queue-age", kind: kDuration, help: "bounce messages still undelivered after this long", d: func(c *Config) *time.Duration { return &c.MaxQueueAge }},
 		{name: "delivery-lease", kind: kDuration, help: "how long a node holds the recipients it claims for delivery; if it dies, another node retries them after this", d: func(c *Config) *time.Duration { return &c.DeliveryLease }},
 		s("hostname", "host name in SMTP greetings and EHLO", func(c *Config) *string { return &c.Hostname }),
+		s("public-url", "base URL webhook subscribers reach sesame at (default: http://<http-addr>)", func(c *Config) *string { return &c.PublicURL }),
 		s("log-level", "log level: debug, info, warn, error", func(c *Config) *string { return &c.LogLevel }),
 	}
 }

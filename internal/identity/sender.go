@@ -62,6 +62,9 @@ type Sender struct {
 	// Signers sign the message: the RSA key of the nearest domain with
 	// DKIM, then its Ed25519 key when on; none when signing is off.
 	Signers []*dkim.Signer
+	// ConfigurationSet is the nearest identity's default configuration set
+	// (used when a send names none).
+	ConfigurationSet string
 }
 
 // Sender resolves everything sending from addr needs: verification,
@@ -81,6 +84,9 @@ func (s *Service) Sender(ctx context.Context, accountID, region, addr string) (S
 	for i, id := range ids {
 		if id.Verification.Status == store.StatusSuccess {
 			out.Verified = true
+		}
+		if out.ConfigurationSet == "" {
+			out.ConfigurationSet = id.ConfigurationSet
 		}
 		if !mailFromSeen && id.MailFrom.Domain != "" {
 			mailFromSeen = true
@@ -104,4 +110,37 @@ func (s *Service) Sender(ctx context.Context, accountID, region, addr string) (S
 		}
 	}
 	return out, nil
+}
+
+// NotifyingIdentity returns the identity whose notification settings apply
+// to mail from addr: the nearest covering identity that is verified, as SES
+// picks the identity a message was sent through.
+func (s *Service) NotifyingIdentity(ctx context.Context, accountID, region, addr string) (store.Identity, bool, error) {
+	a, err := NormalizeAddress(addr)
+	if err != nil {
+		return store.Identity{}, false, nil
+	}
+	ids, err := s.covering(ctx, accountID, region, a)
+	if err != nil {
+		return store.Identity{}, false, err
+	}
+	for _, id := range ids {
+		if id.Verification.Status == store.StatusSuccess {
+			return id, true, nil
+		}
+	}
+	return store.Identity{}, false, nil
+}
+
+// UpdateNotifications changes an identity's notification settings and
+// feedback forwarding with fn.
+func (s *Service) UpdateNotifications(ctx context.Context, accountID, region, name string, fn func(*store.Identity) error) error {
+	id, err := s.Get(ctx, accountID, region, name)
+	if err != nil {
+		return err
+	}
+	if err := fn(&id); err != nil {
+		return err
+	}
+	return s.cfg.Store.UpdateIdentity(ctx, id, nil)
 }

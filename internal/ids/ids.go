@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 )
 
@@ -69,4 +70,25 @@ func regionPrefix(region string) string {
 		h = h*31 + region[i]
 	}
 	return fmt.Sprintf("01%02x", 0x10|h)
+}
+
+// IsMessageID reports whether s has the shape MessageID makes: 16 hex
+// digits, a UUID, "-000000", lowercase.
+func IsMessageID(s string) bool {
+	if len(s) != 60 || s[16] != '-' || !strings.HasSuffix(s, "-000000") {
+		return false
+	}
+	for i, c := range s[:53] {
+		switch i {
+		case 16, 25, 30, 35, 40:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }

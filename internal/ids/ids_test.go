@@ -2,6 +2,7 @@ package ids
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,6 +32,27 @@ func TestShapes(t *testing.T) {
 				t.Fatalf("%s: repeated value %q", tc.name, v)
 			}
 			seen[v] = true
+		}
+	}
+}
+
+func TestIsMessageID(t *testing.T) {
+	id := MessageID("us-east-1", time.Now())
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{id, true},
+		{MessageID("ap-northeast-1", time.Now()), true},
+		{strings.ToUpper(id), false},
+		{id[:59], false},
+		{id[:59] + "1", false},
+		{"0100018d0c9e3f41-7b1f2c3a-5d4e-4f60-8a9b-0c1d2e3f4a5b-000000", true},
+		{"0100018d0c9e3f41x7b1f2c3a-5d4e-4f60-8a9b-0c1d2e3f4a5b-000000", false},
+		{"0100018d0c9e3f41-7b1f2c3a-5d4e-4f60-8a9b-0c1d2e3f4a5g-000000", false},
+	} {
+		if got := IsMessageID(tc.s); got != tc.want {
+			t.Errorf("IsMessageID(%q) = %v, want %v", tc.s, got, tc.want)
 		}
 	}
 }

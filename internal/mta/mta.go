@@ -22,6 +22,22 @@ type Result struct {
 	Response string
 	// Retry is when to try again, for RcptDeferred.
 	Retry time.Time
+	// RemoteIP is the address of the host that answered, when one did.
+	RemoteIP string
+}
+
+// Outcome is one recipient's result as stored: the recipient after the
+// attempt (state, attempts) and what the transport said.
+type Outcome struct {
+	Recipient store.Recipient
+	Result    Result
+}
+
+// Reporter is told every job's stored outcomes, to turn them into
+// Delivery, Bounce and DeliveryDelay events. It runs on the delivery
+// goroutine after the outcomes are durable, so it must not block long.
+type Reporter interface {
+	Report(ctx context.Context, msg store.Message, outcomes []Outcome)
 }
 
 // Transport delivers one message to some of its recipients.
@@ -57,6 +73,8 @@ type WorkerOptions struct {
 	// set; 0 = Lease. It must exceed the time a claimed window takes to
 	// deliver, or another node may deliver the same mail again.
 	Lease time.Duration
+	// Reporter receives outcomes; nil = none.
+	Reporter Reporter
 }
 
 // Worker moves due recipients through a Transport: it claims them with a
@@ -75,6 +93,7 @@ type Worker struct {
 	perDest   int
 	destOf    func(string) string
 	lease     time.Duration
+	reporter  Reporter
 
 	mu       sync.Mutex
 	active   map[string]int    // deliveries in flight per destination
@@ -95,7 +114,7 @@ func NewWorker(st store.Queue, t Transport, clk clock.Clock, log *slog.Logger, w
 		o.Lease = Lease
 	}
 	return &Worker{st: st, transport: t, clock: clk, log: log, wake: wake, interval: time.Second,
-		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination, lease: o.Lease,
+		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination, lease: o.Lease, reporter: o.Reporter,
 		active: map[string]int{}, pending: map[string][]*job{}}
 }
 
@@ -233,6 +252,12 @@ func (w *Worker) deliver(ctx context.Context, j *job) {
 	}
 	results := w.transport.Deliver(ctx, msg, j.rcpts)
 	now := w.clock.Now()
+	var outcomes []Outcome
+	defer func() {
+		if w.reporter != nil && len(outcomes) > 0 {
+			w.reporter.Report(context.WithoutCancel(ctx), msg, outcomes)
+		}
+	}()
 	for i, res := range results {
 		r := j.rcpts[i]
 		r.State, r.LastResponse, r.UpdatedAt = res.State, res.Response, now
@@ -244,6 +269,7 @@ func (w *Worker) deliver(ctx context.Context, j *job) {
 			w.log.Error("delivery: outcome not stored", "message", j.msgID, "rcpt", r.Address, "err", err)
 			continue
 		}
+		outcomes = append(outcomes, Outcome{Recipient: r, Result: res})
 		w.log.Info("delivery", "message", j.msgID, "rcpt", r.Address, "state", r.State, "response", r.LastResponse)
 	}
 }

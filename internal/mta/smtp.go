@@ -414,11 +414,11 @@ func (t *SMTPTransport) deliverTo(ctx context.Context, host, addr string, msg st
 		res, healthy, err := t.transaction(s, msg, group)
 		if healthy {
 			t.put(addr, s)
-			return res, err
+			return withRemote(res, addr), err
 		}
 		s.close()
 		if err == nil {
-			return res, nil
+			return withRemote(res, addr), nil
 		}
 		// The kept session died under us: dial afresh below.
 	}
@@ -432,7 +432,16 @@ func (t *SMTPTransport) deliverTo(ctx context.Context, host, addr string, msg st
 	} else {
 		s.close()
 	}
-	return res, err
+	return withRemote(res, addr), err
+}
+
+// withRemote records which address answered.
+func withRemote(res []Result, addr string) []Result {
+	ip, _, _ := net.SplitHostPort(addr)
+	for i := range res {
+		res[i].RemoteIP = ip
+	}
+	return res
 }
 
 // transaction sends one message; healthy reports whether the session can

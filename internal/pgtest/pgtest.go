@@ -45,8 +45,8 @@ type Cluster struct {
 
 	findBin func() string // BinDir; replaced in tests
 	once    sync.Once
-	err  error
-	skip string // why tests skip ("" = they do not)
+	err     error
+	skip    string // why tests skip ("" = they do not)
 
 	dir     string // temp dir holding data/, the socket and the log
 	bin     string // directory of initdb, pg_ctl

@@ -15,6 +15,7 @@ const (
 	protoV2                     // SES v2 REST-JSON
 	protoEC2                    // EC2 Query (DescribeRegions)
 	protoAdmin                  // sesame's admin API, JSON like v2
+	protoSNS                    // SNS Query, XML responses like v1
 )
 
 func (p proto) String() string {
@@ -27,6 +28,8 @@ func (p proto) String() string {
 		return "ec2"
 	case protoAdmin:
 		return "admin"
+	case protoSNS:
+		return "sns"
 	}
 	return "unknown"
 }
@@ -40,6 +43,9 @@ type Error struct {
 	V2Code  string
 	EC2Code string
 	Message string
+	// V2Status, when set, is the HTTP status in the REST-JSON protocols
+	// (v1 answers ConfigurationSetDoesNotExist with 400, v2 with 404).
+	V2Status int
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

@@ -28,6 +28,10 @@ func sendErr(err error) error {
 		e.Code = "MailFromDomainNotVerifiedException"
 	case submit.CodeSendingPaused:
 		e.Code, e.V2Code = "AccountSendingPausedException", "SendingPausedException"
+	case submit.CodeConfigSetPaused:
+		e.Code, e.V2Code = "ConfigurationSetSendingPausedException", "SendingPausedException"
+	case submit.CodeConfigSetMissing:
+		e.Code, e.V2Code, e.V2Status = "ConfigurationSetDoesNotExist", "NotFoundException", http.StatusNotFound
 	case submit.CodeRateExceeded:
 		e.Code, e.V2Code, e.Status = "Throttling", "TooManyRequestsException", http.StatusTooManyRequests
 	case submit.CodeDailyQuota:

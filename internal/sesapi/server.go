@@ -33,10 +33,13 @@ import (
 
 	"github.com/sesame-email/sesame/internal/account"
 	"github.com/sesame-email/sesame/internal/clock"
+	"github.com/sesame-email/sesame/internal/configsets"
 	"github.com/sesame-email/sesame/internal/identity"
 	"github.com/sesame-email/sesame/internal/ids"
 	"github.com/sesame-email/sesame/internal/queue"
 	"github.com/sesame-email/sesame/internal/sigv4"
+	"github.com/sesame-email/sesame/internal/sns"
+	"github.com/sesame-email/sesame/internal/store"
 	"github.com/sesame-email/sesame/internal/submit"
 	"github.com/sesame-email/sesame/internal/suppression"
 	"github.com/sesame-email/sesame/internal/templates"
@@ -65,6 +68,12 @@ type Config struct {
 	Templates *templates.Service
 	// Suppression keeps the account-level suppression lists.
 	Suppression *suppression.Service
+	// ConfigSets manages configuration sets.
+	ConfigSets *configsets.Service
+	// Events lists recorded events and webhook notifications.
+	Events store.Events
+	// SNS manages notification topics and subscriptions.
+	SNS *sns.Service
 	// Queue tells sending statistics.
 	Queue *queue.Queue
 	// Clock tells the time for signature skew checks.
@@ -79,6 +88,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	v1      map[string]v1Op
+	sns     map[string]v1Op
 	v2      *http.ServeMux
 	admin   *http.ServeMux
 	metrics *metrics
@@ -93,6 +103,7 @@ type metrics struct {
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, v2: http.NewServeMux(), admin: http.NewServeMux()}
 	s.v1 = s.v1Ops()
+	s.sns = s.snsOps()
 	s.routeV2()
 	s.routeAdmin()
 	s.metrics = &metrics{
@@ -186,8 +197,11 @@ func (s *Server) serve(w http.ResponseWriter, c *call) (int, string) {
 		}
 		c.form = form
 		c.op = form.Get("Action")
-		if form.Get("Version") == "2016-11-15" {
+		switch form.Get("Version") {
+		case "2016-11-15":
 			c.proto, service = protoEC2, "ec2"
+		case "2010-03-31":
+			c.proto, service = protoSNS, "sns"
 		}
 	}
 	if err := s.authenticate(c, service); err != nil {
@@ -198,6 +212,8 @@ func (s *Server) serve(w http.ResponseWriter, c *call) (int, string) {
 		return s.serveV1(w, c)
 	case protoEC2:
 		return s.serveEC2(w, c)
+	case protoSNS:
+		return s.serveSNS(w, c)
 	case protoAdmin:
 		return s.serveJSON(w, c, s.admin)
 	default:
@@ -247,9 +263,13 @@ func (s *Server) fail(w http.ResponseWriter, c *call, err error) (int, string) {
 	}
 	code := e.codeFor(c.proto)
 	switch c.proto {
-	case protoV1:
+	case protoV1, protoSNS:
+		ns := sesNS
+		if c.proto == protoSNS {
+			ns = snsNS
+		}
 		var x xmlw
-		x.openNS("ErrorResponse", sesNS)
+		x.openNS("ErrorResponse", ns)
 		x.open("Error")
 		x.elem("Type", e.errorType())
 		x.elem("Code", code)
@@ -271,8 +291,13 @@ func (s *Server) fail(w http.ResponseWriter, c *call, err error) (int, string) {
 		x.close("Response")
 		writeXML(w, e.Status, x.b.Bytes())
 	default:
+		status := e.Status
+		if e.V2Status != 0 {
+			status = e.V2Status
+		}
 		w.Header().Set("x-amzn-ErrorType", code)
-		writeJSON(w, e.Status, map[string]string{"message": e.Message})
+		writeJSON(w, status, map[string]string{"message": e.Message})
+		return status, code
 	}
 	return e.Status, code
 }

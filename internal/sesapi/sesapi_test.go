@@ -264,9 +264,12 @@ func TestProtocolErrors(t *testing.T) {
 		})
 	}
 	// A v1 unknown action through the real SDK: a v2-only operation name is not a v1 action.
-	_, err := env.SESv2("", nil).CreateConfigurationSet(context.Background(), &sesv2.CreateConfigurationSetInput{ConfigurationSetName: aws.String("not-yet")})
+	_, err := env.SESv2("", nil).CreateContactList(context.Background(), &sesv2.CreateContactListInput{ContactListName: aws.String("not-yet")})
 	if err == nil || code(t, err) != "UnknownOperationException" {
 		t.Errorf("not-yet-implemented v2 op: %v", err)
+	}
+	if _, err := env.SESv2("", nil).CreateConfigurationSet(context.Background(), &sesv2.CreateConfigurationSetInput{ConfigurationSetName: aws.String("now-there")}); err != nil {
+		t.Errorf("CreateConfigurationSet: %v\n%s", err, env.Logs.String())
 	}
 	// The server still serves after all that.
 	if _, err := env.SESv2("", nil).GetAccount(context.Background(), &sesv2.GetAccountInput{}); err != nil {

@@ -38,6 +38,7 @@ func (s *Server) v1Ops() map[string]v1Op {
 	ops["SendRawEmail"] = s.v1SendRawEmail
 	ops["GetSendStatistics"] = s.v1GetSendStatistics
 	s.v1TemplateOps(ops)
+	s.v1ConfigSetOps(ops)
 	return ops
 }
 
@@ -148,7 +149,7 @@ func (s *Server) quota(c *call) (sendQuota, error) {
 // weeks. DeliveryAttempts counts accepted recipients; bounces, complaints
 // and rejects are 0 until feedback processing records them.
 func (s *Server) v1GetSendStatistics(c *call) (func(*xmlw), error) {
-	stats, err := s.cfg.Queue.Stats(c.ctx, c.p.AccountID, c.region, s.cfg.Clock.Now().Add(-14*24*time.Hour))
+	stats, err := s.sendStats(c)
 	if err != nil {
 		return nil, err
 	}
@@ -157,10 +158,10 @@ func (s *Server) v1GetSendStatistics(c *call) (func(*xmlw), error) {
 		for _, b := range stats {
 			x.open("member")
 			x.time("Timestamp", b.Start)
-			x.elem("DeliveryAttempts", strconv.Itoa(b.Sent))
-			x.elem("Bounces", "0")
-			x.elem("Complaints", "0")
-			x.elem("Rejects", "0")
+			x.elem("DeliveryAttempts", strconv.Itoa(b.Attempts))
+			x.elem("Bounces", strconv.Itoa(b.Bounces))
+			x.elem("Complaints", strconv.Itoa(b.Complaints))
+			x.elem("Rejects", strconv.Itoa(b.Rejects))
 			x.close("member")
 		}
 		x.close("SendDataPoints")

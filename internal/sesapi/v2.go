@@ -24,6 +24,7 @@ func (s *Server) routeV2() {
 	s.handle(s.v2, s.routeIdentitiesV2())
 	s.handle(s.v2, s.routeTemplatesV2())
 	s.handle(s.v2, s.routeSuppressionV2())
+	s.handle(s.v2, s.routeConfigSetsV2())
 }
 
 type v2SendQuota struct {

@@ -102,9 +102,22 @@ type Identity struct {
 	MailFrom           MailFromSettings
 	ConfigurationSet   string `json:",omitempty"`
 	FeedbackForwarding bool
-	Tags               []Tag `json:",omitempty"`
+	// Notifications are the v1 notification topics (SetIdentityNotificationTopic).
+	Notifications NotificationSettings `json:",omitzero"`
+	Tags          []Tag                `json:",omitempty"`
 	// NextCheck is when the verification engine next looks at this identity.
 	NextCheck time.Time
+}
+
+// NotificationSettings are an identity's v1 notification topics (SNS topic
+// ARNs; "" = none) and whether notifications carry the message's headers.
+type NotificationSettings struct {
+	BounceTopic        string `json:",omitempty"`
+	ComplaintTopic     string `json:",omitempty"`
+	DeliveryTopic      string `json:",omitempty"`
+	HeadersInBounce    bool   `json:",omitempty"`
+	HeadersInComplaint bool   `json:",omitempty"`
+	HeadersInDelivery  bool   `json:",omitempty"`
 }
 
 // DKIMKey is one DKIM private key of an identity.

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,8 @@ import (
 
 	"github.com/sesame-email/sesame/internal/account"
 	"github.com/sesame-email/sesame/internal/clock"
+	"github.com/sesame-email/sesame/internal/configsets"
+	"github.com/sesame-email/sesame/internal/events"
 	"github.com/sesame-email/sesame/internal/identity"
 	"github.com/sesame-email/sesame/internal/ids"
 	"github.com/sesame-email/sesame/internal/queue"
@@ -40,6 +43,8 @@ const (
 	CodeRateExceeded                        // Throttling "Maximum sending rate exceeded."
 	CodeDailyQuota                          // Throttling "Daily message quota exceeded."
 	CodeTooLarge                            // MessageRejected for size (552 over SMTP)
+	CodeConfigSetMissing                    // ConfigurationSetDoesNotExist / NotFoundException
+	CodeConfigSetPaused                     // ConfigurationSetSendingPausedException / SendingPausedException
 )
 
 // Error is a refusal with SES's text.
@@ -93,6 +98,11 @@ type Config struct {
 	Clock         clock.Clock
 	Logger        *slog.Logger
 	ServiceDomain string
+	// ConfigSets resolves configuration sets; nil = none exist.
+	ConfigSets *configsets.Service
+	// Events records Send events and bounces for suppressed recipients;
+	// nil = no events.
+	Events *events.Service
 }
 
 // Service accepts messages.
@@ -227,6 +237,27 @@ func (s *Service) Send(ctx context.Context, r Request) (id string, err error) {
 	if err := s.checkQuota(ctx, acct, r, len(rcpts)); err != nil {
 		return "", err
 	}
+	// The configuration set: the one named, else the identity's default.
+	if r.ConfigurationSet == "" {
+		r.ConfigurationSet = snd.ConfigurationSet
+	}
+	var set *configsets.Set
+	if r.ConfigurationSet != "" {
+		if s.cfg.ConfigSets == nil {
+			return "", rejectf(CodeConfigSetMissing, "Configuration set <%s> does not exist.", r.ConfigurationSet)
+		}
+		cs, err := s.cfg.ConfigSets.Get(ctx, r.AccountID, r.Region, r.ConfigurationSet)
+		if errors.Is(err, configsets.ErrNotFound) {
+			return "", rejectf(CodeConfigSetMissing, "Configuration set <%s> does not exist.", r.ConfigurationSet)
+		}
+		if err != nil {
+			return "", err
+		}
+		if !cs.SendingEnabled {
+			return "", rejectf(CodeConfigSetPaused, "Sending is paused for configuration set %s.", cs.Name)
+		}
+		set = &cs
+	}
 
 	// Headers, signature, envelope.
 	now := s.cfg.Clock.Now().UTC()
@@ -266,7 +297,7 @@ func (s *Service) Send(ctx context.Context, r Request) (id string, err error) {
 	for i, rc := range rcpts {
 		rows[i] = store.Recipient{MessageID: id, Address: rc, Domain: strings.ToLower(rc[strings.LastIndexByte(rc, '@')+1:]),
 			State: store.RcptQueued, NextAttempt: now, UpdatedAt: now}
-		if sp, ok := suppressed[strings.ToLower(rc)]; ok {
+		if sp, ok := suppressed[strings.ToLower(rc)]; ok && s.suppressing(ctx, r, set, sp.Reason) {
 			rows[i].State = store.RcptBounced
 			rows[i].LastResponse = "5.1.1 not sent: on the account's suppression list (" + sp.Reason + "; OnAccountSuppressionList)"
 		}
@@ -274,7 +305,52 @@ func (s *Service) Send(ctx context.Context, r Request) (id string, err error) {
 	if err := s.cfg.Queue.Accept(ctx, msg, rows); err != nil {
 		return "", err
 	}
+	s.report(ctx, msg, rcpts, rows)
 	return id, nil
+}
+
+// suppressing reports whether a listed address is skipped: the list's
+// reason is one the configuration set (or, without one, the account)
+// applies (SuppressionOptions, PutAccountSuppressionAttributes).
+func (s *Service) suppressing(ctx context.Context, r Request, set *configsets.Set, reason string) bool {
+	if set != nil && set.SuppressedReasons != nil {
+		return slices.Contains(*set.SuppressedReasons, reason)
+	}
+	rs, err := s.cfg.Suppression.Reasons(ctx, r.AccountID, r.Region)
+	if err != nil {
+		return true // the safe side: do not send to a listed address
+	}
+	return slices.Contains(rs, reason)
+}
+
+// report records the Send event and, for recipients skipped because they
+// are on the suppression list, a Bounce (Permanent/OnAccountSuppressionList).
+// The message is already durable: a failure here is logged, not returned.
+func (s *Service) report(ctx context.Context, msg store.Message, dest []string, rows []store.Recipient) {
+	if s.cfg.Events == nil {
+		return
+	}
+	if err := s.cfg.Events.Emit(ctx, msg, dest, events.Send, dest, events.Detail{Send: &struct{}{}}); err != nil {
+		s.cfg.Logger.Error("send event not recorded", "message", msg.ID, "err", err)
+	}
+	var skipped []events.BouncedRecipient
+	var addrs []string
+	for _, r := range rows {
+		if r.State == store.RcptBounced {
+			skipped = append(skipped, events.BouncedRecipient{EmailAddress: r.Address, Action: "failed", Status: "5.1.1",
+				DiagnosticCode: "Amazon SES did not send the message to this address because it is on the suppression list for your account."})
+			addrs = append(addrs, r.Address)
+		}
+	}
+	if len(skipped) == 0 {
+		return
+	}
+	now := s.cfg.Clock.Now()
+	d := &events.BounceDetail{BounceType: "Permanent", BounceSubType: "OnAccountSuppressionList", BouncedRecipients: skipped,
+		Timestamp: events.Stamp(now), FeedbackID: ids.MessageID(msg.Region, now), ReportingMTA: "dns; " + msg.Region + "." + s.cfg.ServiceDomain}
+	if err := s.cfg.Events.Emit(ctx, msg, dest, events.Bounce, addrs, events.Detail{Bounce: d}); err != nil {
+		s.cfg.Logger.Error("bounce event not recorded", "message", msg.ID, "err", err)
+	}
 }
 
 // cleanRecipients checks envelope recipients: bare, valid, at most 50,

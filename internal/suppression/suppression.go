@@ -5,9 +5,11 @@ package suppression
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 
 	"github.com/sesame-email/sesame/internal/clock"
@@ -28,12 +30,65 @@ var ErrNotFound = errors.New("suppression: not found")
 
 // Service manages suppression lists.
 type Service struct {
-	st    store.Suppressions
+	st    Store
 	clock clock.Clock
 }
 
+// Store is what the Service keeps: the lists, and each account's
+// SuppressedReasons as a small document.
+type Store interface {
+	store.Suppressions
+	store.Resources
+}
+
 // New returns a Service.
-func New(st store.Suppressions, clk clock.Clock) *Service { return &Service{st: st, clock: clk} }
+func New(st Store, clk clock.Clock) *Service { return &Service{st: st, clock: clk} }
+
+// settingsKind is the store.Resource kind of account suppression settings.
+const settingsKind = "account-suppression"
+
+type settings struct{ SuppressedReasons []string }
+
+// Reasons returns the reasons for which sesame adds addresses to the
+// account's list automatically (PutAccountSuppressionAttributes); the
+// default, as in SES, is both.
+func (s *Service) Reasons(ctx context.Context, accountID, region string) ([]string, error) {
+	r, err := s.st.GetResource(ctx, accountID, region, settingsKind, "settings")
+	if errors.Is(err, store.ErrNotFound) {
+		return []string{Bounce, Complaint}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st settings
+	if err := json.Unmarshal(r.Doc, &st); err != nil {
+		return nil, fmt.Errorf("suppression: settings: %w", err)
+	}
+	return st.SuppressedReasons, nil
+}
+
+// SetReasons stores the account's SuppressedReasons ([] turns automatic
+// suppression off).
+func (s *Service) SetReasons(ctx context.Context, accountID, region string, reasons []string) error {
+	clean := []string{}
+	for _, r := range reasons {
+		if !ValidReason(r) {
+			return fmt.Errorf("%w: reason %q: want BOUNCE or COMPLAINT", ErrInvalid, r)
+		}
+		if !slices.Contains(clean, r) {
+			clean = append(clean, r)
+		}
+	}
+	doc, _ := json.Marshal(settings{clean})
+	err := s.st.UpdateResource(ctx, accountID, region, settingsKind, "settings", func([]byte) ([]byte, error) { return doc, nil })
+	if errors.Is(err, store.ErrNotFound) {
+		err = s.st.CreateResource(ctx, store.Resource{AccountID: accountID, Region: region, Kind: settingsKind, Name: "settings", Doc: doc, CreatedAt: s.clock.Now()})
+		if errors.Is(err, store.ErrConflict) {
+			return s.SetReasons(ctx, accountID, region, reasons)
+		}
+	}
+	return err
+}
 
 func checkAddress(addr string) (string, error) {
 	a, err := mail.ParseAddress(addr)

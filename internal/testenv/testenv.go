@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sesv2types "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/sesame-email/sesame/internal/apiclient"
 	"github.com/sesame-email/sesame/internal/app"
@@ -210,6 +211,15 @@ func (e *Env) EC2(region string, creds *credfile.Credentials, optFns ...func(*ec
 		region = e.Region()
 	}
 	return ec2.NewFromConfig(e.AWSConfig(region, creds), optFns...)
+}
+
+// SNS returns an SNS client (topics and subscriptions for event
+// destinations and identity notifications).
+func (e *Env) SNS(region string, creds *credfile.Credentials, optFns ...func(*sns.Options)) *sns.Client {
+	if region == "" {
+		region = e.Region()
+	}
+	return sns.NewFromConfig(e.AWSConfig(region, creds), optFns...)
 }
 
 // Admin returns an admin-API client signing with creds (the admin key when nil).
