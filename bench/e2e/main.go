@@ -6,11 +6,16 @@
 // and reports messages per second from the first send to the last arrival,
 // with sesame's CPU time.
 //
+// It runs three set-ups in one invocation: one node on SQLite, then one
+// and two nodes on PostgreSQL (a throw-away cluster from the machine's
+// PostgreSQL, fsync on, started by package pgtest; -postgres=false skips
+// them). With two nodes the senders alternate between the nodes' APIs and
+// both nodes deliver.
+//
 //	go run ./bench/e2e -n 5000 -size 4000 -conc 32
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -35,6 +40,7 @@ import (
 
 	"github.com/sesame-email/sesame/internal/apiclient"
 	"github.com/sesame-email/sesame/internal/credfile"
+	"github.com/sesame-email/sesame/internal/pgtest"
 )
 
 func main() {
@@ -43,8 +49,9 @@ func main() {
 	conc := flag.Int("conc", 32, "concurrent API senders")
 	keep := flag.Bool("keep", false, "keep the temporary data dir")
 	out := flag.String("json", "", "also write the results as JSON to this file")
+	pg := flag.Bool("postgres", true, "also run on PostgreSQL with one and two nodes (needs PostgreSQL installed)")
 	flag.Parse()
-	if err := run(*n, *size, *conc, *keep, *out); err != nil {
+	if err := run(*n, *size, *conc, *keep, *out, *pg); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
@@ -104,8 +111,14 @@ func cpuSeconds(pid int) float64 {
 	return (ut + st) / 100 // clock ticks (USER_HZ = 100 on Linux)
 }
 
-func run(n, size, conc int, keep bool, outFile string) error {
-	ctx := context.Background()
+// setup is one measured configuration.
+type setup struct {
+	name  string
+	store string // "" = SQLite
+	nodes int
+}
+
+func run(n, size, conc int, keep bool, outFile string, withPG bool) error {
 	dir, err := os.MkdirTemp("", "sesame-e2e-")
 	if err != nil {
 		return err
@@ -117,17 +130,7 @@ func run(n, size, conc int, keep bool, outFile string) error {
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/sesame").CombinedOutput(); err != nil {
 		return fmt.Errorf("build (run from the repository root): %v\n%s", err, out)
 	}
-	// The sink and the customer's DNS, on loopback.
-	sk := &sink{}
-	srv := smtp.NewServer(sk)
-	srv.Domain = "sink.bench"
-	srv.MaxRecipients = 100
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
+	// The customer's DNS, on loopback.
 	z := &zone{cname: map[string]string{}}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -137,72 +140,150 @@ func run(n, size, conc int, keep bool, outFile string) error {
 	go dnsSrv.ActivateAndServe()
 	defer dnsSrv.Shutdown()
 
+	setups := []setup{{name: "SQLite, 1 node", nodes: 1}}
+	if withPG {
+		cluster := &pgtest.Cluster{Durable: true}
+		defer cluster.Close()
+		for _, nodes := range []int{1, 2} {
+			url, drop, err := cluster.NewDatabase()
+			if err != nil {
+				return fmt.Errorf("postgres (-postgres=false skips it): %w", err)
+			}
+			defer drop()
+			setups = append(setups, setup{name: fmt.Sprintf("PostgreSQL, %d node%s", nodes, map[bool]string{true: "s"}[nodes > 1]), store: url, nodes: nodes})
+		}
+	}
+	fmt.Printf("sesame end to end: %d messages of ~%d bytes, %d senders, RSA-2048 DKIM, durable queue, SMTP to a loopback sink\n", n, size, conc)
+	var results []map[string]any
+	for k, su := range setups {
+		res, err := measure(filepath.Join(dir, fmt.Sprintf("run%d", k)), bin, pc.LocalAddr().String(), z, su, n, size, conc)
+		if err != nil {
+			return fmt.Errorf("%s: %w", su.name, err)
+		}
+		results = append(results, res)
+	}
+	fmt.Printf("  command       %s\n", "go run ./bench/e2e "+strings.Join(os.Args[1:], " "))
+	if outFile != "" {
+		b, _ := json.MarshalIndent(map[string]any{"command": "go run ./bench/e2e " + strings.Join(os.Args[1:], " "), "n": n, "size": size,
+			"concurrency": conc, "runs": results}, "", "  ")
+		if err := os.WriteFile(outFile, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startNode runs `sesame serve` on data and returns its process and API URL.
+func startNode(bin, data, resolver, sinkAddr, store string) (*exec.Cmd, string, error) {
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "SESAME_DATA_DIR="+filepath.Join(dir, "data"), "SESAME_HTTP_ADDR=127.0.0.1:0",
+	cmd.Env = append(os.Environ(), "SESAME_DATA_DIR="+data, "SESAME_HTTP_ADDR=127.0.0.1:0",
 		"SESAME_SMTP_ADDR=off", "SESAME_SMTPS_ADDR=off", "SESAME_MX_ADDR=127.0.0.1:0", "SESAME_DNS_ADDR=127.0.0.1:0",
-		"SESAME_RESOLVER="+pc.LocalAddr().String(), "SESAME_TRANSPORT=*="+ln.Addr().String(), "SESAME_LOG_LEVEL=warn")
+		"SESAME_RESOLVER="+resolver, "SESAME_TRANSPORT=*="+sinkAddr, "SESAME_LOG_LEVEL=warn", "SESAME_STORE="+store)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
-		return err
+		return nil, "", err
 	}
-	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	endpoint := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "sesame serving" {
-				endpoint <- m["http"].(string)
-			}
-		}
-	}()
+	go io.Copy(io.Discard, stderr)
 	// "sesame serving" is logged at info; with log-level warn, find the
 	// address in the AWS config file sesame writes instead.
-	var url string
 	deadline := time.Now().Add(60 * time.Second)
-	for url == "" {
-		select {
-		case url = <-endpoint:
-		case <-time.After(100 * time.Millisecond):
-			if m, err := credfile.ReadProfile(filepath.Join(dir, "data", "config"), "default"); err == nil {
-				url = m["endpoint_url"]
+	for time.Now().Before(deadline) {
+		if m, err := credfile.ReadProfile(filepath.Join(data, "config"), "default"); err == nil && m["endpoint_url"] != "" {
+			return cmd, m["endpoint_url"], nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	return nil, "", fmt.Errorf("sesame did not start")
+}
+
+// measure starts su's nodes and a fresh sink, verifies bench.example,
+// sends n messages and waits for them at the sink.
+func measure(dir, bin, resolver string, z *zone, su setup, n, size, conc int) (map[string]any, error) {
+	ctx := context.Background()
+	sk := &sink{}
+	srv := smtp.NewServer(sk)
+	srv.Domain = "sink.bench"
+	srv.MaxRecipients = 100
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	var cmds []*exec.Cmd
+	var urls []string
+	defer func() {
+		for _, c := range cmds {
+			c.Process.Signal(os.Interrupt)
+			c.Wait()
+		}
+	}()
+	for i := range su.nodes {
+		data := filepath.Join(dir, fmt.Sprintf("node%d", i))
+		if i > 0 {
+			// Every node shares the first node's master key.
+			key, err := os.ReadFile(filepath.Join(dir, "node0", "master.key"))
+			if err != nil {
+				return nil, err
+			}
+			if err := os.MkdirAll(data, 0o700); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(filepath.Join(data, "master.key"), key, 0o600); err != nil {
+				return nil, err
 			}
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("sesame did not start")
+		cmd, url, err := startNode(bin, data, resolver, ln.Addr().String(), su.store)
+		if err != nil {
+			return nil, err
 		}
+		cmds, urls = append(cmds, cmd), append(urls, url)
 	}
-	creds, err := credfile.Read(filepath.Join(dir, "data", "credentials"), "default")
+	creds, err := credfile.Read(filepath.Join(dir, "node0", "credentials"), "default")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	client := sesv2.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url), RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")})
-	id, err := client.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("bench.example")})
+	clients := make([]*sesv2.Client, len(urls))
+	for i, url := range urls {
+		clients[i] = sesv2.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")})
+	}
+	id, err := clients[0].CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("bench.example")})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	z.mu.Lock()
 	for _, tok := range id.DkimAttributes.Tokens {
 		z.cname[tok+"._domainkey.bench.example."] = tok + ".dkim.sesame.localhost."
 	}
 	z.mu.Unlock()
-	adm := &apiclient.Client{Endpoint: url, AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, Region: "us-east-1"}
+	adm := &apiclient.Client{Endpoint: urls[0], AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, Region: "us-east-1"}
 	if v, err := adm.VerifyIdentity(ctx, "bench.example"); err != nil || v.VerificationStatus != "SUCCESS" {
-		return fmt.Errorf("verify bench.example: %+v %v", v, err)
+		return nil, fmt.Errorf("verify bench.example: %+v %v", v, err)
 	}
 
 	body := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\n", max(1, size/74))
-	cpu0 := cpuSeconds(cmd.Process.Pid)
+	cpu := func() float64 {
+		var t float64
+		for _, c := range cmds {
+			t += cpuSeconds(c.Process.Pid)
+		}
+		return t
+	}
+	cpu0 := cpu()
 	start := time.Now()
 	var next atomic.Int64
 	var failed atomic.Int64
 	lat := make([]time.Duration, n)
 	var wg sync.WaitGroup
-	for range conc {
+	for w := range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			client := clients[w%len(clients)]
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
@@ -228,31 +309,23 @@ func run(n, size, conc int, keep bool, outFile string) error {
 	}
 	end := time.Unix(0, sk.last.Load())
 	total := end.Sub(start)
-	cpu := cpuSeconds(cmd.Process.Pid) - cpu0
+	used := cpu() - cpu0
 	p50, p99 := percentile(lat, 0.50), percentile(lat, 0.99)
 	res := map[string]any{
-		"command": "go run ./bench/e2e " + strings.Join(os.Args[1:], " "), "n": n, "size": size, "concurrency": conc,
-		"failed": failed.Load(), "delivered": sk.count.Load(),
+		"setup": su.name, "nodes": su.nodes, "failed": failed.Load(), "delivered": sk.count.Load(),
 		"accept_msgs_per_s":     float64(n) / accepted.Seconds(),
 		"end_to_end_msgs_per_s": float64(sk.count.Load()) / total.Seconds(),
-		"cpu_s_per_1000_msgs":   cpu / float64(n) * 1000,
+		"cpu_s_per_1000_msgs":   used / float64(n) * 1000,
 		"accept_p50_ms":         float64(p50.Microseconds()) / 1000, "accept_p99_ms": float64(p99.Microseconds()) / 1000,
 	}
-	fmt.Printf("sesame end to end: %d messages of ~%d bytes, %d senders, RSA-2048 DKIM, durable queue, SMTP to a loopback sink\n", n, size, conc)
-	fmt.Printf("  accepted      %8.1f msgs/s  (p50 %.1f ms, p99 %.1f ms, %d failed)\n", res["accept_msgs_per_s"], res["accept_p50_ms"], res["accept_p99_ms"], failed.Load())
-	fmt.Printf("  end to end    %8.1f msgs/s  (%d delivered in %s)\n", res["end_to_end_msgs_per_s"], sk.count.Load(), total.Round(time.Millisecond))
-	fmt.Printf("  sesame CPU    %8.2f s per 1000 messages\n", res["cpu_s_per_1000_msgs"])
-	fmt.Printf("  command       %s\n", res["command"])
-	if outFile != "" {
-		b, _ := json.MarshalIndent(res, "", "  ")
-		if err := os.WriteFile(outFile, b, 0o644); err != nil {
-			return err
-		}
-	}
+	fmt.Printf("  %s\n", su.name)
+	fmt.Printf("    accepted    %8.1f msgs/s  (p50 %.1f ms, p99 %.1f ms, %d failed)\n", res["accept_msgs_per_s"], res["accept_p50_ms"], res["accept_p99_ms"], failed.Load())
+	fmt.Printf("    end to end  %8.1f msgs/s  (%d delivered in %s)\n", res["end_to_end_msgs_per_s"], sk.count.Load(), total.Round(time.Millisecond))
+	fmt.Printf("    sesame CPU  %8.2f s per 1000 messages (PostgreSQL's own CPU not included)\n", res["cpu_s_per_1000_msgs"])
 	if sk.count.Load() < want {
-		return fmt.Errorf("only %d of %d messages arrived", sk.count.Load(), want)
+		return res, fmt.Errorf("only %d of %d messages arrived", sk.count.Load(), want)
 	}
-	return nil
+	return res, nil
 }
 
 func percentile(d []time.Duration, p float64) time.Duration {

@@ -26,32 +26,42 @@ import (
 // serveProc runs the real binary and returns its HTTP endpoint.
 func serveProc(t *testing.T, bin, data, resolver string) (*exec.Cmd, string) {
 	t.Helper()
+	cmd, ready := serveNode(t, bin, data, resolver)
+	return cmd, ready["http"].(string)
+}
+
+// serveNode runs the real binary with extra SESAME_* settings (they win
+// over the defaults here) and returns its "sesame serving" log line.
+func serveNode(t *testing.T, bin, data, resolver string, env ...string) (*exec.Cmd, map[string]any) {
+	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "SESAME_DATA_DIR="+data, "SESAME_HTTP_ADDR=127.0.0.1:0", "SESAME_SMTP_ADDR=127.0.0.1:0",
 		"SESAME_SMTPS_ADDR=127.0.0.1:0", "SESAME_MX_ADDR=127.0.0.1:0", "SESAME_DNS_ADDR=127.0.0.1:0", "SESAME_RESOLVER="+resolver,
 		"SESAME_TRANSPORT=*=127.0.0.1:1") // delivery attempts fail at once, on loopback
+	cmd.Env = append(cmd.Env, env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	found := make(chan string, 1)
+	found := make(chan map[string]any, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			var m map[string]any
 			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "sesame serving" {
-				found <- m["http"].(string)
+				found <- m
 			}
 		}
 	}()
 	select {
-	case addr := <-found:
-		return cmd, addr
+	case m := <-found:
+		return cmd, m
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	return nil, ""
+	return nil, nil
 }
 
 // TestCrashSafety sends concurrently through the v2 API, SIGKILLs the

@@ -288,6 +288,33 @@ func (s *Service) Bootstrap(ctx context.Context, c Credentials) (bool, error) {
 	return true, nil
 }
 
+// ErrWrongMasterKey means the store's secrets were sealed under another
+// master key (a node of a shared store started without the others' key).
+var ErrWrongMasterKey = errors.New("account: the stored access keys do not open with this master key")
+
+// CheckSealer opens one stored access key to prove the master key is the
+// one the store's secrets were sealed with. A store without keys passes.
+func (s *Service) CheckSealer(ctx context.Context) error {
+	accts, err := s.st.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range accts {
+		keys, err := s.st.ListKeys(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		if _, err := s.sealer.Open(keys[0].SealedSecret, []byte(keys[0].ID)); err != nil {
+			return fmt.Errorf("%w (key %s: %v)", ErrWrongMasterKey, keys[0].ID, err)
+		}
+		return nil
+	}
+	return nil
+}
+
 // NeedsBootstrap reports whether the store has no account yet.
 func (s *Service) NeedsBootstrap(ctx context.Context) (bool, error) {
 	accts, err := s.st.ListAccounts(ctx)

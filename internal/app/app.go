@@ -44,6 +44,7 @@ import (
 	"github.com/sesame-email/sesame/internal/smtpd"
 	"github.com/sesame-email/sesame/internal/sns"
 	"github.com/sesame-email/sesame/internal/store"
+	"github.com/sesame-email/sesame/internal/store/postgres"
 	"github.com/sesame-email/sesame/internal/store/sqlite"
 	"github.com/sesame-email/sesame/internal/submit"
 	"github.com/sesame-email/sesame/internal/suppression"
@@ -135,7 +136,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if err := makeDataDir(cfg.DataDir, a.log); err != nil {
 		return nil, err
 	}
-	key, _, err := sealer.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, MasterKeyFile))
+	keyPath := filepath.Join(cfg.DataDir, MasterKeyFile)
+	key, createdKey, err := sealer.LoadOrCreateKeyFile(keyPath)
 	if err != nil {
 		return nil, err
 	}
@@ -146,14 +148,28 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	switch {
 	case cfg.Store == "" || cfg.Store == "sqlite":
 		a.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, DBFile))
+	case strings.HasPrefix(cfg.Store, "postgres://") || strings.HasPrefix(cfg.Store, "postgresql://"):
+		a.store, err = postgres.Open(ctx, cfg.Store)
 	default:
-		err = fmt.Errorf("app: store %q is not available in this build yet", cfg.Store)
+		err = fmt.Errorf("app: store %q: want empty, sqlite or a postgres:// URL", cfg.Store)
 	}
 	if err != nil {
 		return nil, err
 	}
 	a.accounts = account.New(a.store, sl, a.clock, a.log.With("svc", "account"))
-	if err := a.bootstrap(ctx); err != nil {
+	err = a.bootstrap(ctx)
+	if err == nil {
+		// Nodes sharing a PostgreSQL store must share master.key: a node
+		// that made a fresh key for a store someone else sealed stops here
+		// (and drops the useless key) rather than failing every request.
+		err = a.accounts.CheckSealer(ctx)
+	}
+	if err != nil {
+		if createdKey && errors.Is(err, account.ErrWrongMasterKey) {
+			os.Remove(keyPath)
+			err = fmt.Errorf("%w: this node made a new %s, but the store was set up by another node: copy that node's %s into %s (mode 0600)",
+				err, MasterKeyFile, MasterKeyFile, cfg.DataDir)
+		}
 		a.store.Close()
 		return nil, err
 	}
@@ -362,7 +378,8 @@ func (a *App) startDelivery(ctx context.Context) {
 		MaxAge: a.cfg.MaxQueueAge, Clock: a.clock, Logger: a.log.With("svc", "mta"),
 	})
 	sim := &mta.Simulator{Domains: []string{"simulator." + a.cfg.DomainName(), "simulator.amazonses.com"}, Next: smtpT}
-	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{Destination: smtpT.Destination, Reporter: a.feedback})
+	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(),
+		mta.WorkerOptions{Destination: smtpT.Destination, Reporter: a.feedback, Lease: a.cfg.DeliveryLease})
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -428,7 +445,7 @@ func (a *App) startDevCapture(ctx context.Context) error {
 	}
 	capture := &mta.Capture{Lookup: mta.DevLookup(a.cfg.DomainName(), lookupOwn, lookupOther)}
 	sim := &mta.Simulator{Domains: []string{"simulator." + a.cfg.DomainName(), "simulator.amazonses.com"}, Next: capture}
-	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{Reporter: a.feedback})
+	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{Reporter: a.feedback, Lease: a.cfg.DeliveryLease})
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

@@ -40,6 +40,7 @@ type Config struct {
 	Transports    []string      // "domain=host:port" pins; "*" for every domain
 	Dev           bool          // capture outgoing mail instead of delivering it
 	MaxQueueAge   time.Duration // bounce a message still undelivered after this
+	DeliveryLease time.Duration // how long a node holds claimed recipients before others may retry them
 	Hostname      string        // name used in SMTP greetings and EHLO
 	PublicURL     string        // base URL subscribers reach sesame at (SubscribeURL, SigningCertURL); "" = http://<http-addr>
 	LogLevel      string        // debug, info, warn, error
@@ -62,8 +63,10 @@ func Default() Config {
 		Domain:      "sesame.localhost",
 		Regions:     []string{"us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"},
 		MaxQueueAge: 14 * time.Hour,
-		Hostname:    host,
-		LogLevel:    "info",
+		// DeliveryLease matches mta.Lease.
+		DeliveryLease: 15 * time.Minute,
+		Hostname:      host,
+		LogLevel:      "info",
 	}
 }
 
@@ -112,6 +115,7 @@ func options() []option {
 		{name: "transport", kind: kRepeat, help: "domain=host:port to pin a destination (repeatable; * for every domain)", list: func(c *Config) *[]string { return &c.Transports }},
 		{name: "dev", kind: kBool, help: "capture outgoing mail instead of delivering it", b: func(c *Config) *bool { return &c.Dev }},
 		{name: "max-queue-age", kind: kDuration, help: "bounce messages still undelivered after this long", d: func(c *Config) *time.Duration { return &c.MaxQueueAge }},
+		{name: "delivery-lease", kind: kDuration, help: "how long a node holds the recipients it claims for delivery; if it dies, another node retries them after this", d: func(c *Config) *time.Duration { return &c.DeliveryLease }},
 		s("hostname", "host name in SMTP greetings and EHLO", func(c *Config) *string { return &c.Hostname }),
 		s("public-url", "base URL webhook subscribers reach sesame at (default: http://<http-addr>)", func(c *Config) *string { return &c.PublicURL }),
 		s("log-level", "log level: debug, info, warn, error", func(c *Config) *string { return &c.LogLevel }),
@@ -362,6 +366,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxQueueAge <= 0 {
 		bad("max-queue-age must be positive")
+	}
+	if c.DeliveryLease < time.Second {
+		bad("delivery-lease must be at least 1s")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -135,10 +135,17 @@ func (s *Service) logTransitions(before, after store.Identity) {
 	}
 }
 
-// RunDue checks every identity whose next check is due and returns how
-// many it checked. One identity's failure does not stop the others.
+// CheckLease is how long the engine holds the identities it claims: no
+// other node checks them meanwhile, and a node that dies mid-check leaves
+// them due again after it.
+const CheckLease = time.Minute
+
+// RunDue claims every identity whose next check is due (with CheckLease,
+// so several nodes sharing a store check each identity once), checks it
+// and returns how many it checked. One identity's failure does not stop
+// the others.
 func (s *Service) RunDue(ctx context.Context, limit int) (int, error) {
-	due, err := s.cfg.Store.DueIdentities(ctx, s.now(), limit)
+	due, err := s.cfg.Store.ClaimDueIdentities(ctx, s.now(), CheckLease, limit)
 	if err != nil {
 		return 0, err
 	}

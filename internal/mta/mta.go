@@ -69,6 +69,10 @@ type WorkerOptions struct {
 	// Destination maps a recipient domain to where its mail goes (all
 	// domains to one smart host, for example); nil = the domain itself.
 	Destination func(domain string) string
+	// Lease is how long claimed recipients stay out of every node's due
+	// set; 0 = Lease. It must exceed the time a claimed window takes to
+	// deliver, or another node may deliver the same mail again.
+	Lease time.Duration
 	// Reporter receives outcomes; nil = none.
 	Reporter Reporter
 }
@@ -88,6 +92,7 @@ type Worker struct {
 	slots     chan struct{}
 	perDest   int
 	destOf    func(string) string
+	lease     time.Duration
 	reporter  Reporter
 
 	mu       sync.Mutex
@@ -105,8 +110,11 @@ func NewWorker(st store.Queue, t Transport, clk clock.Clock, log *slog.Logger, w
 	if o.PerDestination <= 0 {
 		o.PerDestination = DefaultPerDestination
 	}
+	if o.Lease <= 0 {
+		o.Lease = Lease
+	}
 	return &Worker{st: st, transport: t, clock: clk, log: log, wake: wake, interval: time.Second,
-		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination, reporter: o.Reporter,
+		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination, lease: o.Lease, reporter: o.Reporter,
 		active: map[string]int{}, pending: map[string][]*job{}}
 }
 
@@ -152,7 +160,7 @@ func (w *Worker) RunOnce(ctx context.Context, limit int) (int, error) {
 	if room <= 0 || ctx.Err() != nil {
 		return 0, nil
 	}
-	due, err := w.st.ClaimDue(ctx, w.clock.Now(), Lease, min(limit, room))
+	due, err := w.st.ClaimDue(ctx, w.clock.Now(), w.lease, min(limit, room))
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}

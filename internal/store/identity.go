@@ -170,4 +170,9 @@ type Identities interface {
 	EasyDKIMKey(ctx context.Context, token string) (DKIMKey, error)
 	// DueIdentities returns up to limit identities whose NextCheck ≤ now.
 	DueIdentities(ctx context.Context, now time.Time, limit int) ([]Identity, error)
+	// ClaimDueIdentities atomically takes up to limit identities whose
+	// NextCheck ≤ now and moves their NextCheck to now+lease, so no other
+	// node checks them meanwhile; a node that dies before storing its
+	// check leaves them due again when the lease ends.
+	ClaimDueIdentities(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Identity, error)
 }

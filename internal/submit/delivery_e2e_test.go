@@ -17,9 +17,11 @@ import (
 // TestDeliveryEndToEnd: accepted through the API, delivered by sesame's
 // MTA over SMTP to a receiver on loopback (pinned with --transport),
 // arriving DKIM-signed; the recipient's state says so.
-func TestDeliveryEndToEnd(t *testing.T) {
+func TestDeliveryEndToEnd(t *testing.T) { eachStore(t, testDeliveryEndToEnd) }
+
+func testDeliveryEndToEnd(t *testing.T, st string) {
 	sink := smtptest.Start(t, nil)
-	env := testenv.Start(t, testenv.Options{Config: func(c *config.Config) { c.Transports = []string{"*=" + sink.Addr} }})
+	env := testenv.Start(t, testenv.Options{Store: st, Config: func(c *config.Config) { c.Transports = []string{"*=" + sink.Addr} }})
 	env.VerifyDomain(t, nil, "", "example.com")
 	out, err := env.SESv2("", nil).SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("ann@example.com"),
 		Destination: &types.Destination{ToAddresses: []string{"bob@example.org", "carol@example.net"}},

@@ -28,8 +28,8 @@ import (
 
 var ctx = context.Background()
 
-func devEnv(t *testing.T) *testenv.Env {
-	env := testenv.Start(t, testenv.Options{Config: func(c *config.Config) { c.Dev = true }})
+func devEnv(t *testing.T, st string) *testenv.Env {
+	env := testenv.Start(t, testenv.Options{Store: st, Config: func(c *config.Config) { c.Dev = true }})
 	env.VerifyDomain(t, nil, "", "example.com")
 	return env
 }
@@ -75,8 +75,10 @@ func verifyDKIM(t *testing.T, env *testenv.Env, raw []byte) {
 	}
 }
 
-func TestSendSimpleV2(t *testing.T) {
-	env := devEnv(t)
+func TestSendSimpleV2(t *testing.T) { eachStore(t, testSendSimpleV2) }
+
+func testSendSimpleV2(t *testing.T, st string) {
+	env := devEnv(t, st)
 	out, err := env.SESv2("", nil).SendEmail(ctx, &sesv2.SendEmailInput{
 		FromEmailAddress: aws.String("Ann Example <ann@example.com>"),
 		Destination:      &types.Destination{ToAddresses: []string{"bob@example.org"}, CcAddresses: []string{"carol@example.net"}, BccAddresses: []string{"dave@example.net"}},
@@ -158,9 +160,9 @@ func TestSendSimpleV2(t *testing.T) {
 	if q.SentLast24Hours != 3 {
 		t.Errorf("SentLast24Hours = %v, want 3", q.SentLast24Hours)
 	}
-	st, err := env.SES("", nil).GetSendStatistics(ctx, &ses.GetSendStatisticsInput{})
-	if err != nil || len(st.SendDataPoints) != 1 || st.SendDataPoints[0].DeliveryAttempts != 3 || st.SendDataPoints[0].Timestamp == nil {
-		t.Errorf("GetSendStatistics = %+v, %v", st, err)
+	stats, err := env.SES("", nil).GetSendStatistics(ctx, &ses.GetSendStatisticsInput{})
+	if err != nil || len(stats.SendDataPoints) != 1 || stats.SendDataPoints[0].DeliveryAttempts != 3 || stats.SendDataPoints[0].Timestamp == nil {
+		t.Errorf("GetSendStatistics = %+v, %v", stats, err)
 	}
 }
 
@@ -169,8 +171,10 @@ const rawMsg = "From: Ann <ann@example.com>\r\nTo: bob@example.org\r\nBcc: hidde
 	"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b\r\n" +
 	"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=x.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n"
 
-func TestSendRawV2AndV1(t *testing.T) {
-	env := devEnv(t)
+func TestSendRawV2AndV1(t *testing.T) { eachStore(t, testSendRawV2AndV1) }
+
+func testSendRawV2AndV1(t *testing.T, st string) {
+	env := devEnv(t, st)
 	out, err := env.SESv2("", nil).SendEmail(ctx, &sesv2.SendEmailInput{Content: &types.EmailContent{Raw: &types.RawMessage{Data: []byte(rawMsg)}}})
 	if err != nil {
 		t.Fatal(err)
@@ -216,8 +220,10 @@ func TestSendRawV2AndV1(t *testing.T) {
 	verifyDKIM(t, env, m.Raw)
 }
 
-func TestSendRules(t *testing.T) {
-	env := devEnv(t)
+func TestSendRules(t *testing.T) { eachStore(t, testSendRules) }
+
+func testSendRules(t *testing.T, st string) {
+	env := devEnv(t, st)
 	v2 := env.SESv2("", nil)
 	v1 := env.SES("", nil)
 	simple := func(from string, to ...string) *sesv2.SendEmailInput {
@@ -282,8 +288,10 @@ func TestSendRules(t *testing.T) {
 	}
 }
 
-func TestSandboxAndQuotas(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Config: func(c *config.Config) { c.Dev = true }})
+func TestSandboxAndQuotas(t *testing.T) { eachStore(t, testSandboxAndQuotas) }
+
+func testSandboxAndQuotas(t *testing.T, st string) {
+	env := testenv.Start(t, testenv.Options{Store: st, Config: func(c *config.Config) { c.Dev = true }})
 	sb := env.NewAccount(t, "sandboxed", "sandbox")
 	env.VerifyDomain(t, &sb, "", "shop.example")
 	v2 := env.SESv2("", &sb)
@@ -333,8 +341,10 @@ func TestSandboxAndQuotas(t *testing.T) {
 	}
 }
 
-func TestCustomMailFrom(t *testing.T) {
-	env := devEnv(t)
+func TestCustomMailFrom(t *testing.T) { eachStore(t, testCustomMailFrom) }
+
+func testCustomMailFrom(t *testing.T, st string) {
+	env := devEnv(t, st)
 	v2 := env.SESv2("", nil)
 	v2.PutEmailIdentityMailFromAttributes(ctx, &sesv2.PutEmailIdentityMailFromAttributesInput{EmailIdentity: aws.String("example.com"),
 		MailFromDomain: aws.String("bounce.example.com"), BehaviorOnMxFailure: types.BehaviorOnMxFailureRejectMessage})
@@ -356,8 +366,10 @@ func TestCustomMailFrom(t *testing.T) {
 	}
 }
 
-func TestMailboxSimulator(t *testing.T) {
-	env := devEnv(t)
+func TestMailboxSimulator(t *testing.T) { eachStore(t, testMailboxSimulator) }
+
+func testMailboxSimulator(t *testing.T, st string) {
+	env := devEnv(t, st)
 	out, err := env.SESv2("", nil).SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("ann@example.com"),
 		Destination: &types.Destination{ToAddresses: []string{"success@simulator.sesame.localhost", "BOUNCE+x@simulator.amazonses.com",
 			"suppressionlist@simulator.sesame.localhost", "complaint@simulator.sesame.localhost", "real@example.org"}},

@@ -19,8 +19,10 @@ import (
 // fourth CNAME; until it resolves mail carries only the RSA signature,
 // afterwards both, and a receiver verifies both through the customer's
 // CNAMEs and sesame's DNS (RFC 8463). Turning it off unpublishes the key.
-func TestEd25519DualSigning(t *testing.T) {
-	env := devEnv(t)
+func TestEd25519DualSigning(t *testing.T) { eachStore(t, testEd25519DualSigning) }
+
+func testEd25519DualSigning(t *testing.T, st string) {
+	env := devEnv(t, st)
 	adm := env.Admin(nil)
 	tok, err := adm.SetEd25519(ctx, "example.com", true)
 	if err != nil || len(tok) != 32 {

@@ -10,8 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 )
 
-func TestSuppressionList(t *testing.T) {
-	env := devEnv(t)
+func TestSuppressionList(t *testing.T) { eachStore(t, testSuppressionList) }
+
+func testSuppressionList(t *testing.T, st string) {
+	env := devEnv(t, st)
 	v2 := env.SESv2("", nil)
 	for _, in := range []*sesv2.PutSuppressedDestinationInput{
 		{EmailAddress: aws.String("Gone@Example.org"), Reason: types.SuppressionListReasonBounce},

@@ -11,8 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 )
 
-func TestTemplatesCRUD(t *testing.T) {
-	env := devEnv(t)
+func TestTemplatesCRUD(t *testing.T) { eachStore(t, testTemplatesCRUD) }
+
+func testTemplatesCRUD(t *testing.T, st string) {
+	env := devEnv(t, st)
 	v2, v1 := env.SESv2("", nil), env.SES("", nil)
 	content := &types.EmailTemplateContent{Subject: aws.String("Hello, {{name}}!"), Text: aws.String("Dear {{name}}, {{#each items}}{{this}} {{/each}}"),
 		Html: aws.String("<h1>Hello {{name}}</h1>")}
@@ -80,8 +82,10 @@ func TestTemplatesCRUD(t *testing.T) {
 	}
 }
 
-func TestTemplatedSends(t *testing.T) {
-	env := devEnv(t)
+func TestTemplatedSends(t *testing.T) { eachStore(t, testTemplatedSends) }
+
+func testTemplatedSends(t *testing.T, st string) {
+	env := devEnv(t, st)
 	v2, v1 := env.SESv2("", nil), env.SES("", nil)
 	v2.CreateEmailTemplate(ctx, &sesv2.CreateEmailTemplateInput{TemplateName: aws.String("order"), TemplateContent: &types.EmailTemplateContent{
 		Subject: aws.String("Order {{id}} for {{name}}"), Text: aws.String("Total: {{total}}"), Html: aws.String("<p>{{name}}</p>")}})

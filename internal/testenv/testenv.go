@@ -47,6 +47,9 @@ type Options struct {
 	CheckInterval time.Duration
 	// DNS reuses a customer DNS zone (for restart tests); nil = a new one.
 	DNS *dnstest.Server
+	// Store is the --store setting: "" for SQLite in the data dir, or a
+	// postgres:// URL (see package pgtest for a throw-away database).
+	Store string
 }
 
 // Env is a running sesame.
@@ -109,6 +112,7 @@ func Start(t testing.TB, opts Options) *Env {
 		zone = dnstest.Start(t)
 	}
 	cfg.Resolver = zone.Addr()
+	cfg.Store = opts.Store
 	if opts.Config != nil {
 		opts.Config(&cfg)
 	}

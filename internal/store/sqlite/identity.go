@@ -13,6 +13,10 @@ import (
 
 // Identities are kept as a JSON document plus the columns that queries use
 // (keys, type, next check), so new identity settings need no migration.
+// The next_check column is authoritative for NextCheck: a claim moves it
+// without rewriting the document.
+
+const identityCols = `doc, next_check`
 
 func identityDoc(id store.Identity) (string, error) {
 	b, err := json.Marshal(id)
@@ -24,13 +28,15 @@ func identityDoc(id store.Identity) (string, error) {
 
 func scanIdentity(row interface{ Scan(...any) error }) (store.Identity, error) {
 	var doc string
-	if err := row.Scan(&doc); err != nil {
+	var next int64
+	if err := row.Scan(&doc, &next); err != nil {
 		return store.Identity{}, err
 	}
 	var id store.Identity
 	if err := json.Unmarshal([]byte(doc), &id); err != nil {
 		return store.Identity{}, fmt.Errorf("decode identity: %w", err)
 	}
+	id.NextCheck = fromMS(next)
 	return id, nil
 }
 
@@ -65,7 +71,7 @@ func (s *Store) CreateIdentity(ctx context.Context, id store.Identity, keys []st
 
 // GetIdentity implements store.Identities.
 func (s *Store) GetIdentity(ctx context.Context, accountID, region, name string) (store.Identity, error) {
-	id, err := scanIdentity(s.db.QueryRowContext(ctx, `SELECT doc FROM identities WHERE account_id = ? AND region = ? AND name = ?`, accountID, region, name))
+	id, err := scanIdentity(s.db.QueryRowContext(ctx, `SELECT `+identityCols+` FROM identities WHERE account_id = ? AND region = ? AND name = ?`, accountID, region, name))
 	return id, classify(err, "get identity "+name)
 }
 
@@ -74,7 +80,7 @@ func (s *Store) ListIdentities(ctx context.Context, accountID, region string, p 
 	if p.Limit <= 0 {
 		p.Limit = 1000
 	}
-	q := `SELECT doc FROM identities WHERE account_id = ? AND region = ? AND name > ?`
+	q := `SELECT ` + identityCols + ` FROM identities WHERE account_id = ? AND region = ? AND name > ?`
 	args := []any{accountID, region, p.After}
 	if p.Type != "" {
 		q += ` AND type = ?`
@@ -197,5 +203,38 @@ func (s *Store) EasyDKIMKey(ctx context.Context, token string) (store.DKIMKey, e
 
 // DueIdentities implements store.Identities.
 func (s *Store) DueIdentities(ctx context.Context, now time.Time, limit int) ([]store.Identity, error) {
-	return s.queryIdentities(ctx, `SELECT doc FROM identities WHERE next_check <= ? ORDER BY next_check LIMIT ?`, ms(now), limit)
+	return s.queryIdentities(ctx, `SELECT `+identityCols+` FROM identities WHERE next_check <= ? ORDER BY next_check LIMIT ?`, ms(now), limit)
+}
+
+// ClaimDueIdentities implements store.Identities.
+func (s *Store) ClaimDueIdentities(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Identity, error) {
+	var out []store.Identity
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+identityCols+` FROM identities WHERE next_check <= ? ORDER BY next_check LIMIT ?`, ms(now), limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			id, err := scanIdentity(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		until := now.Add(lease)
+		for i := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE identities SET next_check = ? WHERE account_id = ? AND region = ? AND name = ?`,
+				ms(until), out[i].AccountID, out[i].Region, out[i].Name); err != nil {
+				return err
+			}
+			out[i].NextCheck = fromMS(ms(until))
+		}
+		return nil
+	})
+	return out, classify(err, "claim identities")
 }

@@ -127,6 +127,23 @@ func testIdentities(t *testing.T, s store.Store) {
 	if err != nil || len(due) != 2 {
 		t.Errorf("due = %v, %v", names(due), err)
 	}
+	// A claim leases: claimed identities are not due again until it ends.
+	claimed, err := s.ClaimDueIdentities(ctx, t0.Add(90*time.Minute), time.Minute, 1)
+	if err != nil || len(claimed) != 1 || !claimed[0].NextCheck.Equal(t0.Add(91*time.Minute)) {
+		t.Errorf("claim = %v, %v", claimed, err)
+	}
+	if got, _ := s.GetIdentity(ctx, claimed[0].AccountID, claimed[0].Region, claimed[0].Name); !got.NextCheck.Equal(t0.Add(91 * time.Minute)) {
+		t.Errorf("claimed identity's NextCheck = %v, want the lease end", got.NextCheck)
+	}
+	if again, _ := s.ClaimDueIdentities(ctx, t0.Add(90*time.Minute), time.Minute, 10); len(again) != 1 || again[0].AccountID+again[0].Region == claimed[0].AccountID+claimed[0].Region {
+		t.Errorf("second claim = %v (the first is leased)", names(again))
+	}
+	if none, _ := s.ClaimDueIdentities(ctx, t0.Add(90*time.Minute), time.Minute, 10); len(none) != 0 {
+		t.Errorf("third claim = %v", names(none))
+	}
+	if later, _ := s.ClaimDueIdentities(ctx, t0.Add(92*time.Minute), time.Minute, 10); len(later) != 2 {
+		t.Errorf("after the leases end: %v", names(later))
+	}
 
 	if err := s.DeleteIdentity(ctx, ex.AccountID, ex.Region, ex.Name); err != nil {
 		t.Fatal(err)

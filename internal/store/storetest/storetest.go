@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Templates", testTemplates},
 		{"Queue", testQueue},
 		{"Suppressions", testSuppressions},
+		{"ConcurrentClaims", testConcurrentClaims},
 		{"Resources", testResources},
 		{"Events", testEvents},
 	}
