@@ -201,7 +201,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	a.events = events.New(events.Config{Store: a.store, ConfigSets: a.configSets, Identities: a.identities, Topics: a.topics,
 		Clock: a.clock, Logger: a.log.With("svc", "events")})
 	a.feedback = feedback.New(feedback.Config{Queue: a.store, Suppression: a.suppression, ConfigSets: a.configSets, Events: a.events,
-		IsSimulator: a.isSimulator, Hostname: cfg.Hostname, ServiceDomain: cfg.DomainName(), MaxAge: cfg.MaxQueueAge,
+		IsSimulator: a.isSimulator, Hostname: cfg.Hostname, Identities: a.identities, Enqueue: a.queue.Accept, ServiceDomain: cfg.DomainName(), MaxAge: cfg.MaxQueueAge,
 		Clock: a.clock, Logger: a.log.With("svc", "feedback")})
 	a.submit = submit.New(submit.Config{Accounts: a.accounts, Identities: a.identities, Queue: a.queue, Suppression: a.suppression, Clock: a.clock,
 		Logger: a.log.With("svc", "submit"), ServiceDomain: cfg.DomainName(), ConfigSets: a.configSets, Events: a.events})

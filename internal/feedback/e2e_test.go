@@ -233,8 +233,9 @@ func TestBouncesAndEventDestination(t *testing.T) {
 	unknown, strict := smtptest.Start(t, nil), smtptest.Start(t, nil)
 	unknown.RcptErr["gone@unknown.test"] = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "<gone@unknown.test>: Recipient address rejected: User unknown"}
 	strict.RcptErr["ann@strict.test"] = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 26}, Message: "This mail is unauthenticated, which poses a security risk to the sender"}
+	owner := smtptest.Start(t, nil) // the sender's own mail server, for forwarded feedback
 	env := testenv.Start(t, testenv.Options{Config: func(c *config.Config) {
-		c.Transports = []string{"unknown.test=" + unknown.Addr, "strict.test=" + strict.Addr}
+		c.Transports = []string{"unknown.test=" + unknown.Addr, "strict.test=" + strict.Addr, "example.com=" + owner.Addr}
 	}})
 	env.VerifyDomain(t, nil, "", "example.com")
 	sub := newSubscriber(t)
@@ -322,6 +323,19 @@ func TestBouncesAndEventDestination(t *testing.T) {
 	}
 	if err != nil || bounced != 3 || attempts != 3 {
 		t.Errorf("statistics: %d bounces, %d attempts, %v", bounced, attempts, err)
+	}
+	// Feedback forwarding (on by default) mails the sender a DSN per bounce,
+	// from a null envelope sender.
+	waitFor(t, "three forwarded notices", func() bool { return len(owner.Messages()) == 3 })
+	var forwarded string
+	for _, m := range owner.Messages() {
+		if m.From != "" || len(m.To) != 1 || m.To[0] != "ann@example.com" || !strings.Contains(string(m.Data), "report-type=delivery-status") {
+			t.Errorf("forwarded notice: from %q to %v", m.From, m.To)
+		}
+		forwarded += string(m.Data)
+	}
+	if !strings.Contains(forwarded, "Final-Recipient: rfc822; gone@unknown.test\r\nAction: failed\r\nStatus: 5.1.1") || !strings.Contains(forwarded, id) {
+		t.Errorf("forwarded notices lack the DSN fields:\n%s", forwarded)
 	}
 	// Every attempt is visible to the operator.
 	var notes []sesapi.NotificationView

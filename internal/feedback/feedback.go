@@ -55,8 +55,12 @@ type Config struct {
 	ServiceDomain string
 	// MaxAge is the queue's maximum age (DeliveryDelay expirationTime).
 	MaxAge time.Duration
-	Clock  clock.Clock
-	Logger *slog.Logger
+	// Identities finds the sending identity (feedback forwarding).
+	Identities events.Identities
+	// Enqueue queues a forwarded notice durably; nil = no forwarding.
+	Enqueue func(ctx context.Context, msg store.Message, rcpts []store.Recipient) error
+	Clock   clock.Clock
+	Logger  *slog.Logger
 }
 
 // Processor handles feedback.
@@ -82,6 +86,12 @@ func (p *Processor) destination(ctx context.Context, msg store.Message) []string
 
 // Report implements mta.Reporter.
 func (p *Processor) Report(ctx context.Context, msg store.Message, outs []mta.Outcome) {
+	if msg.MailFrom == "" {
+		// A notice sesame sent with a null sender (a forwarded bounce):
+		// its fate concerns no customer and must never suppress the
+		// customer's own address.
+		return
+	}
 	dest := p.destination(ctx, msg)
 	now := p.now()
 	var delivered []string
@@ -245,6 +255,9 @@ func (p *Processor) bounce(ctx context.Context, msg store.Message, dest []string
 		d := &events.BounceDetail{BounceType: g.cls.Type, BounceSubType: g.cls.SubType, BouncedRecipients: g.rcpts,
 			Timestamp: events.Stamp(p.now()), FeedbackID: fid, ReportingMTA: rep.ReportingMTA, RemoteMtaIP: remote}
 		p.emit(ctx, msg, dest, events.Bounce, g.addrs, events.Detail{Bounce: d})
+		if fixedSub != "OnAccountSuppressionList" {
+			p.forward(ctx, msg, KindBounce, g.addrs, g.rcpts[0].Status, g.rcpts[0].DiagnosticCode)
+		}
 		p.cfg.Logger.Info("bounce", "message", msg.ID, "type", g.cls.Type, "subtype", g.cls.SubType, "recipients", g.addrs, "suppressed", g.cls.Suppress)
 		n += len(g.addrs)
 	}
@@ -344,6 +357,7 @@ func (p *Processor) complaint(ctx context.Context, msg store.Message, dest []str
 	d := &events.ComplaintDetail{ComplainedRecipients: rcpts, Timestamp: events.Stamp(p.now()), FeedbackID: fid,
 		UserAgent: rep.UserAgent, ComplaintFeedbackType: rep.FeedbackType, ArrivalDate: arrival(rep.ArrivalDate)}
 	p.emit(ctx, msg, dest, events.Complaint, addrs, events.Detail{Complaint: d})
+	p.forward(ctx, msg, KindComplaint, addrs, "", "")
 	p.cfg.Logger.Info("complaint", "message", msg.ID, "recipients", addrs, "type", rep.FeedbackType)
 }
 

@@ -54,7 +54,10 @@ type Recipient struct {
 // Queue stores accepted messages and their recipients.
 type Queue interface {
 	// Enqueue stores messages with their recipients in one durable
-	// transaction: when it returns nil, all of them survive a crash.
+	// transaction: when it returns nil, all of them survive a crash. Each
+	// message's recipients count in the send statistics and the 24-hour
+	// quota, except for messages with an empty MailFrom: sesame's own
+	// notices (forwarded feedback), sent from the null sender.
 	Enqueue(ctx context.Context, msgs []Message, rcpts [][]Recipient) error
 	// GetMessage returns a message with its bytes.
 	GetMessage(ctx context.Context, id string) (Message, error)

@@ -41,7 +41,9 @@ func (s *Store) Enqueue(ctx context.Context, msgs []store.Message, rcpts [][]sto
 			b.Queue(`INSERT INTO recipients(message_id, address, domain, state, next_attempt, attempts, last_response, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
 				m.ID, r.Address, r.Domain, string(r.State), ms(r.NextAttempt), r.Attempts, r.LastResponse, ms(r.UpdatedAt))
 		}
-		stats[statKey{m.AccountID, m.Region, m.CreatedAt.UnixMilli() / statsBucket.Milliseconds()}] += len(rcpts[i])
+		if m.MailFrom != "" { // sesame's own notices are not the account's sending
+			stats[statKey{m.AccountID, m.Region, m.CreatedAt.UnixMilli() / statsBucket.Milliseconds()}] += len(rcpts[i])
+		}
 	}
 	keys := make([]statKey, 0, len(stats))
 	for k := range stats {

@@ -47,6 +47,9 @@ func (s *Store) Enqueue(ctx context.Context, msgs []store.Message, rcpts [][]sto
 					return err
 				}
 			}
+			if m.MailFrom == "" {
+				continue // sesame's own notice: not the account's sending
+			}
 			bucket := m.CreatedAt.UnixMilli() / statsBucket.Milliseconds()
 			if _, err := statStmt.ExecContext(ctx, m.AccountID, m.Region, bucket, len(rcpts[i])); err != nil {
 				return err

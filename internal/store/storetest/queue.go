@@ -97,8 +97,16 @@ func testQueue(t *testing.T, s store.Store) {
 	if other, _ := s.ListMessages(ctx, "000000000002", "us-east-1", time.Time{}, 10); len(other) != 0 {
 		t.Errorf("another account sees %d messages", len(other))
 	}
+	// A notice from the null sender is queued but not counted.
+	notice := store.Message{ID: "notice", AccountID: "000000000001", Region: "us-east-1", MailFrom: "", From: "MAILER-DAEMON@us-east-1.example", CreatedAt: t0, Data: []byte("x")}
+	if err := s.Enqueue(ctx, []store.Message{notice}, [][]store.Recipient{{rcpt("notice", "ann@example.com", store.RcptQueued, t0)}}); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := s.CountRecipientsSince(ctx, "000000000001", "us-east-1", t0.Add(-time.Hour)); err != nil || n != 3 {
-		t.Errorf("count = %d, %v", n, err)
+		t.Errorf("count = %d, %v (notices must not count)", n, err)
+	}
+	if err := s.DeleteMessage(ctx, "notice"); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.DeleteMessage(ctx, "m2"); err != nil {
 		t.Fatal(err)
