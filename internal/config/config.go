@@ -21,29 +21,30 @@ import (
 
 // Config is sesame's whole configuration.
 type Config struct {
-	DataDir       string        // data dir: SQLite database, spool, keys, TLS cert
-	Store         string        // "" for SQLite in the data dir, or a postgres:// URL
-	HTTPAddr      string        // SES API, console, /healthz, /metrics
-	SMTPAddr      string        // SMTP submission with STARTTLS
-	SMTPSAddr     string        // SMTP submission with implicit TLS
-	MXAddr        string        // MX: bounces, complaints, inbound mail
-	DNSAddr       string        // authoritative DNS for Domain (UDP and TCP)
-	Domain        string        // service domain
-	Regions       []string      // regions served
-	Resolver      string        // "host:port" of the resolver for customers' DNS; "" = system's
-	TLSCert       string        // PEM certificate; "" = self-signed in the data dir
-	TLSKey        string        // PEM key for TLSCert
-	PublicIPs     []string      // addresses published in A/AAAA and SPF records
-	Relay         string        // smart host "host:port"; "" = deliver directly
-	RelayUser     string        // AUTH user for Relay
-	RelayPassword string        // AUTH password for Relay
-	Transports    []string      // "domain=host:port" pins; "*" for every domain
-	Dev           bool          // capture outgoing mail instead of delivering it
-	MaxQueueAge   time.Duration // bounce a message still undelivered after this
-	DeliveryLease time.Duration // how long a node holds claimed recipients before others may retry them
-	Hostname      string        // name used in SMTP greetings and EHLO
-	PublicURL     string        // base URL subscribers reach sesame at (SubscribeURL, SigningCertURL); "" = http://<http-addr>
-	LogLevel      string        // debug, info, warn, error
+	DataDir         string        // data dir: SQLite database, spool, keys, TLS cert
+	Store           string        // "" for SQLite in the data dir, or a postgres:// URL
+	HTTPAddr        string        // SES API, console, /healthz, /metrics
+	SMTPAddr        string        // SMTP submission with STARTTLS
+	SMTPSAddr       string        // SMTP submission with implicit TLS
+	MXAddr          string        // MX: bounces, complaints, inbound mail
+	DNSAddr         string        // authoritative DNS for Domain (UDP and TCP)
+	Domain          string        // service domain
+	Regions         []string      // regions served
+	Resolver        string        // "host:port" of the resolver for customers' DNS; "" = system's
+	TLSCert         string        // PEM certificate; "" = self-signed in the data dir
+	TLSKey          string        // PEM key for TLSCert
+	PublicIPs       []string      // addresses published in A/AAAA and SPF records
+	Relay           string        // smart host "host:port"; "" = deliver directly
+	RelayUser       string        // AUTH user for Relay
+	RelayPassword   string        // AUTH password for Relay
+	Transports      []string      // "domain=host:port" pins; "*" for every domain
+	Dev             bool          // capture outgoing mail instead of delivering it
+	MaxQueueAge     time.Duration // bounce a message still undelivered after this
+	DeliveryLease   time.Duration // how long a node holds claimed recipients before others may retry them
+	Hostname        string        // name used in SMTP greetings and EHLO
+	DestinationRate float64       // messages per second to one destination domain (0 = default 50, negative = no cap)
+	PublicURL       string        // base URL subscribers reach sesame at (SubscribeURL, SigningCertURL); "" = http://<http-addr>
+	LogLevel        string        // debug, info, warn, error
 }
 
 // Default returns the configuration `sesame serve` runs with when nothing is
@@ -78,6 +79,7 @@ const (
 	kRepeat      // repeatable flag; comma-separated in env; array in TOML
 	kBool
 	kDuration
+	kFloat
 )
 
 type option struct {
@@ -88,6 +90,7 @@ type option struct {
 	list func(*Config) *[]string
 	b    func(*Config) *bool
 	d    func(*Config) *time.Duration
+	f    func(*Config) *float64
 }
 
 // options is the table of every option; it is never modified.
@@ -115,6 +118,7 @@ func options() []option {
 		{name: "transport", kind: kRepeat, help: "domain=host:port to pin a destination (repeatable; * for every domain)", list: func(c *Config) *[]string { return &c.Transports }},
 		{name: "dev", kind: kBool, help: "capture outgoing mail instead of delivering it", b: func(c *Config) *bool { return &c.Dev }},
 		{name: "max-queue-age", kind: kDuration, help: "bounce messages still undelivered after this long", d: func(c *Config) *time.Duration { return &c.MaxQueueAge }},
+		{name: "destination-rate", kind: kFloat, help: "messages per second to one destination domain's MX hosts (0 = 50; negative = no cap; --relay and --transport pins are never capped)", f: func(c *Config) *float64 { return &c.DestinationRate }},
 		{name: "delivery-lease", kind: kDuration, help: "how long a node holds the recipients it claims for delivery; if it dies, another node retries them after this", d: func(c *Config) *time.Duration { return &c.DeliveryLease }},
 		s("hostname", "host name in SMTP greetings and EHLO", func(c *Config) *string { return &c.Hostname }),
 		s("public-url", "base URL webhook subscribers reach sesame at (default: http://<http-addr>)", func(c *Config) *string { return &c.PublicURL }),
@@ -144,6 +148,8 @@ func Register(fs *pflag.FlagSet) {
 			fs.Bool(o.name, *o.b(&def), help)
 		case kDuration:
 			fs.Duration(o.name, *o.d(&def), help)
+		case kFloat:
+			fs.Float64(o.name, *o.f(&def), help)
 		}
 	}
 }
@@ -231,6 +237,12 @@ func (o option) set(c *Config, vals []string) error {
 			return fmt.Errorf("not a duration: %q", one)
 		}
 		*o.d(c) = d
+	case kFloat:
+		f, err := strconv.ParseFloat(one, 64)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", one)
+		}
+		*o.f(c) = f
 	}
 	return nil
 }
@@ -264,6 +276,8 @@ func applyFile(c *Config, path string) error {
 			vals = []string{strconv.FormatBool(x)}
 		case int64:
 			vals = []string{strconv.FormatInt(x, 10)}
+		case float64:
+			vals = []string{strconv.FormatFloat(x, 'f', -1, 64)}
 		case []any:
 			for _, e := range x {
 				s, ok := e.(string)

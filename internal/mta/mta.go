@@ -7,9 +7,13 @@ package mta
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/sesame-email/sesame/internal/clock"
 	"github.com/sesame-email/sesame/internal/store"
@@ -60,6 +64,17 @@ const (
 	// their destination), so a million queued messages cost no memory
 	// beyond this window: the rest stays in the store.
 	MaxInMemory = 2000
+	// DefaultDestinationRate is the per-destination delivery rate cap
+	// (messages per second, burst of the same size): far above what one
+	// sender needs for a Gmail- or Outlook-class receiver, well below a
+	// flood.
+	DefaultDestinationRate = 50
+	// RestAfter consecutive connection-level failures to a destination
+	// make the worker stop trying it for a while (Postfix's "dead
+	// destination"); the rest starts at RestFirst and doubles to RestMax.
+	RestAfter = 5
+	RestFirst = 30 * time.Second
+	RestMax   = 30 * time.Minute
 )
 
 // WorkerOptions configures a Worker.
@@ -75,6 +90,12 @@ type WorkerOptions struct {
 	Lease time.Duration
 	// Reporter receives outcomes; nil = none.
 	Reporter Reporter
+	// DestinationRate caps deliveries (messages per second) to one
+	// destination; 0 = DefaultDestinationRate, negative = no cap.
+	DestinationRate float64
+	// Unlimited exempts destinations from DestinationRate (the operator's
+	// own relay or pinned transports); nil = none exempt.
+	Unlimited func(dest string) bool
 }
 
 // Worker moves due recipients through a Transport: it claims them with a
@@ -95,10 +116,16 @@ type Worker struct {
 	lease     time.Duration
 	reporter  Reporter
 
+	rate      float64
+	unlimited func(string) bool
+
 	mu       sync.Mutex
-	active   map[string]int    // deliveries in flight per destination
-	pending  map[string][]*job // jobs waiting for their destination
-	inMemory int               // jobs active or pending
+	limiters map[string]*rate.Limiter // per destination
+	failures map[string]int           // consecutive connection-level failures
+	resting  map[string]time.Time     // destinations not tried until then
+	active   map[string]int           // deliveries in flight per destination
+	pending  map[string][]*job        // jobs waiting for their destination
+	inMemory int                      // jobs active or pending
 	wg       sync.WaitGroup
 }
 
@@ -110,11 +137,15 @@ func NewWorker(st store.Queue, t Transport, clk clock.Clock, log *slog.Logger, w
 	if o.PerDestination <= 0 {
 		o.PerDestination = DefaultPerDestination
 	}
+	if o.DestinationRate == 0 {
+		o.DestinationRate = DefaultDestinationRate
+	}
 	if o.Lease <= 0 {
 		o.Lease = Lease
 	}
 	return &Worker{st: st, transport: t, clock: clk, log: log, wake: wake, interval: time.Second,
 		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination, lease: o.Lease, reporter: o.Reporter,
+		rate: o.DestinationRate, unlimited: o.Unlimited, limiters: map[string]*rate.Limiter{}, failures: map[string]int{}, resting: map[string]time.Time{},
 		active: map[string]int{}, pending: map[string][]*job{}}
 }
 
@@ -200,9 +231,16 @@ func (w *Worker) startOrPark(ctx context.Context, j *job) {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		w.slots <- struct{}{} // the global limit
-		w.deliver(context.WithoutCancel(ctx), j)
-		<-w.slots
+		if until, ok := w.restingUntil(j.dest); ok {
+			w.postpone(context.WithoutCancel(ctx), j, until)
+		} else {
+			if lim := w.limiter(j.dest); lim != nil {
+				lim.Wait(ctx) // holds no global slot while it waits
+			}
+			w.slots <- struct{}{} // the global limit
+			w.deliver(context.WithoutCancel(ctx), j)
+			<-w.slots
+		}
 		w.mu.Lock()
 		w.inMemory--
 		if w.active[j.dest]--; w.active[j.dest] <= 0 {
@@ -220,6 +258,75 @@ func (w *Worker) startOrPark(ctx context.Context, j *job) {
 			w.startOrPark(ctx, next)
 		}
 	}()
+}
+
+// limiter returns dest's rate limiter, or nil when it has none.
+func (w *Worker) limiter(dest string) *rate.Limiter {
+	if w.rate < 0 || (w.unlimited != nil && w.unlimited(dest)) {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	l, ok := w.limiters[dest]
+	if !ok {
+		if len(w.limiters) > 10000 {
+			clear(w.limiters)
+		}
+		l = rate.NewLimiter(rate.Limit(w.rate), max(1, int(w.rate)))
+		w.limiters[dest] = l
+	}
+	return l
+}
+
+// restingUntil reports whether dest is resting after repeated failures.
+func (w *Worker) restingUntil(dest string) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	until, ok := w.resting[dest]
+	if ok && !w.clock.Now().Before(until) {
+		delete(w.resting, dest)
+		return time.Time{}, false
+	}
+	return until, ok
+}
+
+// postpone defers a resting destination's job, without connecting, to
+// when the rest ends. It is not an attempt: expiry is decided by the next
+// real one.
+func (w *Worker) postpone(ctx context.Context, j *job, until time.Time) {
+	now := w.clock.Now()
+	for _, r := range j.rcpts {
+		r.State, r.NextAttempt, r.UpdatedAt = store.RcptDeferred, until, now
+		r.LastResponse = fmt.Sprintf("4.4.5 %s is resting after %d consecutive connection failures; next try %s", j.dest, RestAfter, until.UTC().Format(time.RFC3339))
+		if err := w.st.UpdateRecipient(ctx, r); err != nil {
+			w.log.Error("delivery: postponement not stored", "message", r.MessageID, "rcpt", r.Address, "err", err)
+		}
+	}
+}
+
+// judge updates dest's failure count from a job's results: all deferred
+// at the connection level (no MX host answered, a 421, a lost connection)
+// counts as a failure; any answer from a live receiver clears the count.
+func (w *Worker) judge(dest string, results []Result) {
+	failed := len(results) > 0
+	for _, r := range results {
+		if r.State != store.RcptDeferred || !(strings.HasPrefix(r.Response, "4.4.") || strings.HasPrefix(r.Response, "421")) {
+			failed = false
+			break
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !failed {
+		delete(w.failures, dest)
+		return
+	}
+	w.failures[dest]++
+	if n := w.failures[dest]; n >= RestAfter {
+		rest := min(RestFirst<<min(n-RestAfter, 16), RestMax)
+		w.resting[dest] = w.clock.Now().Add(rest)
+		w.log.Warn("destination resting after repeated failures", "destination", dest, "failures", n, "rest", rest)
+	}
 }
 
 // releasePending gives parked jobs back to the queue, due now, so a
@@ -251,6 +358,7 @@ func (w *Worker) deliver(ctx context.Context, j *job) {
 		return // the lease ends and it is tried again
 	}
 	results := w.transport.Deliver(ctx, msg, j.rcpts)
+	w.judge(j.dest, results)
 	now := w.clock.Now()
 	var outcomes []Outcome
 	defer func() {

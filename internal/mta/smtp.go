@@ -164,6 +164,14 @@ func (t *SMTPTransport) Destination(domain string) string {
 	return domain
 }
 
+// Pinned reports whether a destination (as Destination names it) goes to
+// the operator's own relay or pinned transport rather than to the
+// recipient domain's MX hosts: per-destination rate limits, which protect
+// the world's receivers, do not apply to it.
+func (t *SMTPTransport) Pinned(dest string) bool {
+	return dest == "*" || t.o.Transports[dest] != ""
+}
+
 // backoff is the wait before attempt n+1 after a temporary failure:
 // 1, 5, 15, 30 minutes, then hourly up to 4 h, with ±20 % jitter so a
 // destination's deferred mail does not come back all at once.
@@ -453,12 +461,33 @@ func (t *SMTPTransport) transaction(s *session, msg store.Message, group []store
 	if s.tls {
 		tlsNote = " (TLS)"
 	}
-	if err := client.Mail(msg.MailFrom, &smtp.MailOptions{Size: int64(len(msg.Data))}); err != nil {
+	// RFC 6152: 8-bit data only to a server that announced 8BITMIME (go-smtp
+	// then says BODY=8BITMIME). The message is signed, so converting it to
+	// 7 bits here would break its DKIM signature: it fails cleanly instead.
+	if has8bit(msg.Data) {
+		if ok, _ := client.Extension("8BITMIME"); !ok {
+			return all(group, store.RcptBounced, "554 5.6.3 the receiving server does not accept 8-bit data (no 8BITMIME) and the signed message cannot be converted"), true, nil
+		}
+	}
+	// RFC 6531: non-ASCII addresses need SMTPUTF8.
+	utf8OK, _ := client.Extension("SMTPUTF8")
+	needUTF8 := !isASCII(msg.MailFrom)
+	for _, r := range group {
+		needUTF8 = needUTF8 || !isASCII(r.Address)
+	}
+	if needUTF8 && !utf8OK && !isASCII(msg.MailFrom) {
+		return all(group, store.RcptBounced, "553 5.6.7 the receiving server does not support SMTPUTF8, needed for the sender address"), true, nil
+	}
+	if err := client.Mail(msg.MailFrom, &smtp.MailOptions{Size: int64(len(msg.Data)), UTF8: needUTF8 && utf8OK}); err != nil {
 		return smtpFailure(group, err, tlsNote), isSMTPError(err), nil
 	}
 	out := make([]Result, len(group))
 	var accepted []int
 	for i, r := range group {
+		if !isASCII(r.Address) && !utf8OK {
+			out[i] = Result{Address: r.Address, State: store.RcptBounced, Response: "553 5.6.7 the receiving server does not support SMTPUTF8, needed for this address"}
+			continue
+		}
 		if err := client.Rcpt(r.Address, nil); err != nil {
 			if !isSMTPError(err) {
 				return nil, false, fmt.Errorf("RCPT: %w", err)
@@ -529,4 +558,22 @@ func smtpFailure(group []store.Recipient, err error, note string) []Result {
 	}
 	out := all(group, st, resp)
 	return out
+}
+
+func has8bit(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -275,5 +276,83 @@ func TestConnectionReuse(t *testing.T) {
 	}
 	if total, _ := s.Connections(); total != 2 {
 		t.Errorf("connections after CloseIdle = %d, want 2", total)
+	}
+}
+
+// TestEightBitAndSMTPUTF8: a receiver that announces neither 8BITMIME nor
+// SMTPUTF8 gets 7-bit ASCII mail; 8-bit data and non-ASCII recipients fail
+// cleanly (RFC 6152, RFC 6531) instead of being sent to it or retried.
+func TestEightBitAndSMTPUTF8(t *testing.T) {
+	var mu sync.Mutex
+	var got []string // MAIL and RCPT lines the receiver saw
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				c.Write([]byte("220 plain ESMTP\r\n"))
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					cmd := strings.ToUpper(strings.TrimSpace(line))
+					switch {
+					case strings.HasPrefix(cmd, "EHLO"):
+						c.Write([]byte("250-plain\r\n250 SIZE 1000000\r\n"))
+					case strings.HasPrefix(cmd, "MAIL"), strings.HasPrefix(cmd, "RCPT"):
+						mu.Lock()
+						got = append(got, strings.TrimSpace(line))
+						mu.Unlock()
+						c.Write([]byte("250 ok\r\n"))
+					case cmd == "DATA":
+						c.Write([]byte("354 go ahead\r\n"))
+						for {
+							l, err := br.ReadString('\n')
+							if err != nil || l == ".\r\n" {
+								break
+							}
+						}
+						c.Write([]byte("250 2.0.0 queued\r\n"))
+					case cmd == "QUIT":
+						c.Write([]byte("221 bye\r\n"))
+						return
+					default:
+						c.Write([]byte("250 ok\r\n"))
+					}
+				}
+			}()
+		}
+	}()
+	f := newFixture(t, func(o *SMTPOptions) { o.Transports = map[string]string{"*": ln.Addr().String()} })
+
+	m, rs := message(f.clk.Now(), "a@plain.example", "δοκιμή@plain.example")
+	res := f.t.Deliver(context.Background(), m, rs)
+	if res[0].State != store.RcptDelivered || res[1].State != store.RcptBounced || !strings.HasPrefix(res[1].Response, "553 5.6.7") {
+		t.Errorf("ASCII message: %+v", res)
+	}
+	m.Data = []byte("From: a@example.com\r\nSubject: caf\xc3\xa9\r\nContent-Transfer-Encoding: 8bit\r\n\r\ncaf\xc3\xa9\r\n")
+	res = f.t.Deliver(context.Background(), m, rs[:1])
+	if res[0].State != store.RcptBounced || !strings.HasPrefix(res[0].Response, "554 5.6.3") {
+		t.Errorf("8-bit message: %+v", res)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, l := range got {
+		if strings.Contains(l, "BODY=8BITMIME") || strings.Contains(l, "SMTPUTF8") || strings.Contains(l, "δ") {
+			t.Errorf("the receiver was sent %q", l)
+		}
+	}
+	if len(got) != 2 { // one MAIL, one RCPT: the 8-bit message never started a transaction
+		t.Errorf("receiver saw %q", got)
 	}
 }
