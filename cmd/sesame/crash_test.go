@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/sesame-email/sesame/internal/apiclient"
 	"github.com/sesame-email/sesame/internal/credfile"
 	"github.com/sesame-email/sesame/internal/dnstest"
+	"github.com/sesame-email/sesame/internal/smtptest"
 )
 
 // serveProc runs the real binary and returns its HTTP endpoint.
@@ -165,4 +167,99 @@ func TestCrashSafety(t *testing.T) {
 		}
 	}
 	t.Logf("%d messages acknowledged before SIGKILL, all present once after restart", len(acked))
+}
+
+// TestKillDuringDelivery SIGKILLs the server while it delivers to a slow
+// receiver, restarts it on the same data dir, and checks that every
+// acknowledged message reaches the receiver: the ones whose delivery was
+// cut off come back when their lease ends (at-least-once; duplicates are
+// counted, never a loss).
+func TestKillDuringDelivery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "sesame")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	zone := dnstest.Start(t)
+	sink := smtptest.Start(t, nil)
+	sink.Delay = 40 * time.Millisecond
+	data := filepath.Join(dir, "data")
+	env := []string{"SESAME_TRANSPORT=*=" + sink.Addr, "SESAME_DELIVERY_LEASE=2s"}
+	cmd, ready := serveNode(t, bin, data, zone.Addr(), env...)
+	endpoint := ready["http"].(string)
+	creds, err := credfile.Read(filepath.Join(data, "credentials"), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	client := sesv2.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")})
+	dom, err := client.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("kill.example"),
+		DkimSigningAttributes: &types.DkimSigningAttributes{NextSigningKeyLength: types.DkimSigningKeyLengthRsa1024Bit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range dom.DkimAttributes.Tokens {
+		zone.Add(fmt.Sprintf("%s._domainkey.kill.example. 300 IN CNAME %s.dkim.sesame.localhost.", tok, tok))
+	}
+	adm := &apiclient.Client{Endpoint: endpoint, AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, Region: "us-east-1"}
+	if v, err := adm.VerifyIdentity(ctx, "kill.example"); err != nil || v.VerificationStatus != "SUCCESS" {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+	const n = 150
+	acked := map[string]bool{}
+	for i := range n {
+		out, err := client.SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("app@kill.example"),
+			Destination: &types.Destination{ToAddresses: []string{fmt.Sprintf("u%d@example.org", i)}},
+			Content: &types.EmailContent{Simple: &types.Message{Subject: &types.Content{Data: aws.String("kill test")},
+				Body: &types.Body{Text: &types.Content{Data: aws.String("hello")}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked[aws.ToString(out.MessageId)] = true
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(sink.Messages()) < 20 {
+		if time.Now().After(deadline) {
+			t.Fatal("delivery never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	before := len(sink.Messages())
+	if before >= n {
+		t.Fatalf("all %d delivered before the kill; the test needs a slower receiver", before)
+	}
+	serveNode(t, bin, data, zone.Addr(), env...)
+	got := map[string]int{}
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		got = map[string]int{}
+		for _, m := range sink.Messages() {
+			id, _, _ := strings.Cut(m.From, "@")
+			got[id]++
+		}
+		missing := 0
+		for id := range acked {
+			if got[id] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d acknowledged messages never arrived after the restart", missing)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	dups := 0
+	for _, c := range got {
+		dups += c - 1
+	}
+	t.Logf("%d acknowledged; %d delivered before SIGKILL; all arrived after restart; %d duplicate deliveries", n, before, dups)
 }
