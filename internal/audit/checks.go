@@ -150,7 +150,7 @@ func (a *Auditor) checkDKIM(ctx context.Context, st *state) Check {
 		c.problem(Fail, fmt.Sprintf("set up Easy DKIM for %s", sd), "%s has no DKIM tokens", sd)
 		return c.finish()
 	}
-	good := 0
+	good, small := 0, []string(nil)
 	for _, tok := range d.Tokens {
 		name := tok + "._domainkey." + sd
 		var txtName string
@@ -216,12 +216,18 @@ func (a *Auditor) checkDKIM(ctx context.Context, st *state) Check {
 		case bits > 0 && bits < 1024:
 			c.problem(Fail, fmt.Sprintf("replace the %d-bit key of %s with a 2048-bit one", bits, tok), "key %s is %d bits; receivers ignore keys under 1024 (RFC 8301 §3.2)", tok, bits)
 		case bits > 0 && bits < 2048:
-			c.problem(Warn, fmt.Sprintf("rotate %s to 2048-bit keys: aws sesv2 put-email-identity-dkim-signing-attributes --email-identity %s --signing-attributes-origin AWS_SES --signing-attributes NextSigningKeyLength=RSA_2048_BIT", sd, sd),
-				"key %s is %d bits; 2048 is advised", tok, bits)
+			small = append(small, fmt.Sprintf("%s (%d bits)", tok, bits))
 			good++
 		default:
 			good++
 		}
+	}
+	if len(small) > 0 {
+		fix := fmt.Sprintf("rotate %s to 2048-bit keys: aws sesv2 put-email-identity-dkim-signing-attributes --email-identity %s --signing-attributes-origin AWS_SES --signing-attributes NextSigningKeyLength=RSA_2048_BIT", sd, sd)
+		if strings.EqualFold(d.Origin, "EXTERNAL") {
+			fix = fmt.Sprintf("publish a 2048-bit BYODKIM key for %s", sd)
+		}
+		c.problem(Warn, fix, "DKIM keys shorter than 2048 bits, which is advised: %s", strings.Join(small, ", "))
 	}
 	st.dkimOK = good == len(d.Tokens) && d.SigningEnabled && d.Status == "SUCCESS"
 	c.ok = fmt.Sprintf("%s signs with %d keys that resolve", sd, good)
@@ -420,7 +426,7 @@ func (a *Auditor) checkDMARC(ctx context.Context, st *state) Check {
 		c.problem(Fail, fmt.Sprintf("keep one DMARC record at _dmarc.%s", l.Multiple), "more than one DMARC record at _dmarc.%s: receivers apply none (RFC 7489 §6.6.3)", l.Multiple)
 		return c.finish()
 	case l.Record == nil && st.dmarcBis.Record != nil:
-		c.problem(Warn, fmt.Sprintf("publish the policy at _dmarc.%s (or _dmarc.%s) too, for receivers that follow RFC 7489", st.from, org),
+		c.problem(Warn, fmt.Sprintf("publish the policy at _dmarc.%s too, for receivers that follow RFC 7489", org),
 			"only the DMARCbis tree walk finds a policy (at _dmarc.%s); RFC 7489 receivers find none", st.dmarcBis.Domain)
 		l = st.dmarcBis
 	case l.Record == nil:

@@ -36,6 +36,8 @@ type Options struct {
 	ServiceDomain string
 	// Progress receives one line per step; nil for none.
 	Progress io.Writer
+	// PageSize is ListEmailIdentities' page size; 0 means 1000.
+	PageSize int32
 }
 
 // ErrIdentityNotFound means Options.Identity is in no audited region.
@@ -146,7 +148,11 @@ func (d *driver) fetch(ctx context.Context, region string) *regionData {
 	client := sesv2.NewFromConfig(d.opts.AWS, func(o *sesv2.Options) { o.Region = region })
 	var names []string
 	kinds := map[string]string{}
-	p := sesv2.NewListEmailIdentitiesPaginator(client, &sesv2.ListEmailIdentitiesInput{PageSize: aws.Int32(1000)})
+	size := d.opts.PageSize
+	if size <= 0 {
+		size = 1000
+	}
+	p := sesv2.NewListEmailIdentitiesPaginator(client, &sesv2.ListEmailIdentitiesInput{PageSize: aws.Int32(size)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -98,11 +99,14 @@ func (c *Check) finish() Check {
 	}
 	var msgs, fixes []string
 	for _, p := range c.Problems {
-		if p.Verdict == c.Verdict {
+		if p.Verdict != c.Verdict {
+			continue
+		}
+		if !slices.Contains(msgs, p.Message) {
 			msgs = append(msgs, p.Message)
-			if p.Fix != "" {
-				fixes = append(fixes, p.Fix)
-			}
+		}
+		if p.Fix != "" && !slices.Contains(fixes, p.Fix) {
+			fixes = append(fixes, p.Fix)
 		}
 	}
 	c.Summary, c.Fix = strings.Join(msgs, "; "), strings.Join(fixes, "; ")
