@@ -129,6 +129,13 @@ func (a *Auditor) checkDKIM(ctx context.Context, st *state) Check {
 	c := newCheck(CheckDKIM, "DKIM signing and keys")
 	id, d := st.id, st.id.DKIM
 	sd := canon(id.SigningDomain)
+	if !id.Verified {
+		fix := fmt.Sprintf("publish the DKIM records of %s and wait for verification", id.Name)
+		if id.Type == TypeEmail {
+			fix = fmt.Sprintf("open the verification link mailed to %s, or verify its domain", id.Name)
+		}
+		c.problem(Fail, fix, "%s is not verified for sending (status %s)", id.Name, orNone(id.VerificationStatus))
+	}
 	if sd == "" {
 		c.problem(Fail, fmt.Sprintf("create and verify the domain identity %s in %s: an address signs with its domain's DKIM key", st.from, id.Region),
 			"no domain identity for %s in %s, so mail from %s is not DKIM-signed with the address's domain", st.from, id.Region, id.Name)

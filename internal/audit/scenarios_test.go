@@ -247,6 +247,7 @@ func TestScenarios(t *testing.T) {
 		{"news@good.example", audit.CheckDKIM, audit.Pass, "good.example signs", ""},
 		{"news@good.example", audit.CheckAlignment, audit.Pass, "DKIM and by SPF", ""},
 		{"lost@orphan.example", audit.CheckDKIM, audit.Fail, "no domain identity for orphan.example", "create and verify the domain identity orphan.example in " + w.region},
+		{"lost@orphan.example", audit.CheckDKIM, audit.Fail, "lost@orphan.example is not verified for sending", "open the verification link mailed to lost@orphan.example"},
 		{"dkimgap.example", audit.CheckDKIM, audit.Fail, "the DKIM CNAME " + gap + "._domainkey.dkimgap.example is missing",
 			"publish CNAME " + gap + "._domainkey.dkimgap.example → " + gap + ".dkim." + d},
 		{"dkimgap.example", audit.CheckAlignment, audit.Fail, "neither DKIM nor SPF", "fix the dkim check"},
