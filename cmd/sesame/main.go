@@ -19,6 +19,14 @@ func main() {
 	root := newRoot()
 	if err := root.ExecuteContext(ctx); err != nil {
 		var ae *apiclient.Error
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if ee.err != nil {
+				fmt.Fprintf(os.Stderr, "sesame: %v\n", ee.err)
+			}
+			stop()
+			os.Exit(ee.code)
+		}
 		if errors.As(err, &ae) {
 			fmt.Fprintf(os.Stderr, "sesame: %s: %s\n", ae.Code, ae.Message)
 		} else {
