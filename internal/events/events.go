@@ -150,16 +150,42 @@ type Service struct{ cfg Config }
 func New(cfg Config) *Service { return &Service{cfg: cfg} }
 
 // Emit records one event about msg and queues its notifications. eventType
-// is one of the constants above; recipients are those the event concerns.
-// destination is every recipient of the message (mail.destination).
-func (s *Service) Emit(ctx context.Context, msg store.Message, destination []string, eventType string, recipients []string, d Detail) error {
+// is one of the constants above; recipients are those the event concerns;
+// destination returns every recipient of the message (mail.destination),
+// called only when the event is kept.
+func (s *Service) Emit(ctx context.Context, msg store.Message, destination func() []string, eventType string, recipients []string, d Detail) error {
+	// Where it goes: the configuration set's matching destinations and,
+	// for Bounce, Complaint and Delivery, the identity's v1 topic.
+	var setTopics []string
+	if msg.ConfigurationSet != "" {
+		set, err := s.cfg.ConfigSets.Get(ctx, msg.AccountID, msg.Region, msg.ConfigurationSet)
+		if err == nil {
+			setTopics = set.Topics(eventType)
+		} else {
+			s.cfg.Logger.Warn("configuration set of a message is gone", "message", msg.ID, "set", msg.ConfigurationSet, "err", err)
+		}
+	}
+	idTopic, headers := "", false
+	if eventType == Bounce || eventType == Complaint || eventType == Delivery {
+		var err error
+		if idTopic, headers, err = s.identityTopic(ctx, msg, eventType); err != nil {
+			s.cfg.Logger.Warn("identity notification not made", "message", msg.ID, "err", err)
+		}
+	}
+	// Send and Delivery are the bulk of all events and say nothing the
+	// queue's recipient states do not: they are kept only when someone
+	// subscribed to them. Bounces, complaints, rejects and delays are
+	// always kept (statistics and the operator's view).
+	if len(setTopics) == 0 && idTopic == "" && (eventType == Send || eventType == Delivery) {
+		return nil
+	}
+	dest := destination()
 	now := s.cfg.Clock.Now().UTC()
-	m := mailOf(msg, destination, true)
 	body := struct {
 		EventType string `json:"eventType"`
 		Mail      mail   `json:"mail"`
 		Detail
-	}{eventType, m, d}
+	}{eventType, mailOf(msg, dest, true), d}
 	js, err := json.Marshal(body)
 	if err != nil {
 		return fmt.Errorf("events: %w", err)
@@ -171,36 +197,31 @@ func (s *Service) Emit(ctx context.Context, msg store.Message, destination []str
 	ev := store.Event{ID: ids.UUID(), AccountID: msg.AccountID, Region: msg.Region, MessageID: msg.ID, Type: eventType,
 		Recipients: lower, CreatedAt: now, JSON: js}
 	var notes []store.Notification
-	// Configuration-set event destinations.
-	if msg.ConfigurationSet != "" {
-		set, err := s.cfg.ConfigSets.Get(ctx, msg.AccountID, msg.Region, msg.ConfigurationSet)
-		if err == nil {
-			for _, topic := range set.Topics(eventType) {
-				ns, err := s.fanout(ctx, msg.AccountID, topic, EventSubject, string(js))
-				if err != nil {
-					s.cfg.Logger.Warn("event destination unusable", "set", set.Name, "topic", topic, "err", err)
-					continue
-				}
-				notes = append(notes, ns...)
-			}
-		} else {
-			s.cfg.Logger.Warn("configuration set of a message is gone", "message", msg.ID, "set", msg.ConfigurationSet, "err", err)
+	for _, topic := range setTopics {
+		ns, err := s.fanout(ctx, msg.AccountID, topic, EventSubject, string(js))
+		if err != nil {
+			s.cfg.Logger.Warn("event destination unusable", "set", msg.ConfigurationSet, "topic", topic, "err", err)
+			continue
 		}
+		notes = append(notes, ns...)
 	}
-	// Identity notifications (v1): Bounce, Complaint and Delivery only.
-	if eventType == Bounce || eventType == Complaint || eventType == Delivery {
-		if ns, err := s.identityNotes(ctx, msg, destination, eventType, d); err != nil {
-			s.cfg.Logger.Warn("identity notification not made", "message", msg.ID, "err", err)
-		} else {
-			notes = append(notes, ns...)
+	if idTopic != "" {
+		m := mailOf(msg, dest, headers)
+		m.Tags = nil
+		nbody := struct {
+			NotificationType string `json:"notificationType"`
+			Detail
+			Mail mail `json:"mail"`
+		}{eventType, d, m}
+		njs, err := json.Marshal(nbody)
+		if err != nil {
+			return fmt.Errorf("events: %w", err)
 		}
-	}
-	// Send and Delivery are the bulk of all events and say nothing the
-	// queue's recipient states do not: they are kept only when someone
-	// subscribed to them. Bounces, complaints, rejects and delays are
-	// always kept (statistics and the operator's view).
-	if len(notes) == 0 && (eventType == Send || eventType == Delivery) {
-		return nil
+		ns, err := s.fanout(ctx, msg.AccountID, idTopic, "", string(njs))
+		if err != nil {
+			s.cfg.Logger.Warn("identity notification topic unusable", "message", msg.ID, "topic", idTopic, "err", err)
+		}
+		notes = append(notes, ns...)
 	}
 	if err := s.cfg.Store.AddEvents(ctx, []store.Event{ev}, notes); err != nil {
 		return fmt.Errorf("events: store: %w", err)
@@ -220,34 +241,21 @@ func (s *Service) fanout(ctx context.Context, accountID, topic, subject, message
 	return ns, err
 }
 
-func (s *Service) identityNotes(ctx context.Context, msg store.Message, destination []string, eventType string, d Detail) ([]store.Notification, error) {
+// identityTopic returns the sending identity's v1 topic for eventType and
+// whether its notifications carry headers.
+func (s *Service) identityTopic(ctx context.Context, msg store.Message, eventType string) (string, bool, error) {
 	id, ok, err := s.cfg.Identities.NotifyingIdentity(ctx, msg.AccountID, msg.Region, msg.From)
 	if err != nil || !ok {
-		return nil, err
+		return "", false, err
 	}
 	n := id.Notifications
-	topic, headers := "", false
 	switch eventType {
 	case Bounce:
-		topic, headers = n.BounceTopic, n.HeadersInBounce
+		return n.BounceTopic, n.HeadersInBounce, nil
 	case Complaint:
-		topic, headers = n.ComplaintTopic, n.HeadersInComplaint
+		return n.ComplaintTopic, n.HeadersInComplaint, nil
 	case Delivery:
-		topic, headers = n.DeliveryTopic, n.HeadersInDelivery
+		return n.DeliveryTopic, n.HeadersInDelivery, nil
 	}
-	if topic == "" {
-		return nil, nil
-	}
-	m := mailOf(msg, destination, headers)
-	m.Tags = nil
-	body := struct {
-		NotificationType string `json:"notificationType"`
-		Detail
-		Mail mail `json:"mail"`
-	}{eventType, d, m}
-	js, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	return s.fanout(ctx, msg.AccountID, topic, "", string(js))
+	return "", false, nil
 }

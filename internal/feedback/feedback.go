@@ -92,7 +92,13 @@ func (p *Processor) Report(ctx context.Context, msg store.Message, outs []mta.Ou
 		// customer's own address.
 		return
 	}
-	dest := p.destination(ctx, msg)
+	var destCache []string
+	dest := func() []string {
+		if destCache == nil {
+			destCache = p.destination(ctx, msg)
+		}
+		return destCache
+	}
 	now := p.now()
 	var delivered []string
 	var remote, response string
@@ -126,10 +132,10 @@ func (p *Processor) Report(ctx context.Context, msg store.Message, outs []mta.Ou
 	if len(delivered) > 0 {
 		d := &events.DeliveryDetail{Timestamp: events.Stamp(now), ProcessingTimeMillis: now.Sub(msg.CreatedAt).Milliseconds(),
 			Recipients: delivered, SMTPResponse: response, RemoteMtaIP: remote, ReportingMTA: p.cfg.Hostname}
-		p.emit(ctx, msg, dest, events.Delivery, delivered, events.Detail{Delivery: d})
+		p.emitLazy(ctx, msg, dest, events.Delivery, delivered, events.Detail{Delivery: d})
 	}
 	if len(failed) > 0 {
-		p.bounce(ctx, msg, dest, Report{Kind: KindBounce, ReportingMTA: "dns; " + p.cfg.Hostname, Recipients: failed}, "")
+		p.bounce(ctx, msg, dest(), Report{Kind: KindBounce, ReportingMTA: "dns; " + p.cfg.Hostname, Recipients: failed}, "")
 	}
 	if len(delayed) > 0 {
 		addrs := make([]string, len(delayed))
@@ -138,7 +144,7 @@ func (p *Processor) Report(ctx context.Context, msg store.Message, outs []mta.Ou
 		}
 		d := &events.DelayDetail{DelayType: delayType(delayed[0].DiagnosticCode), DelayedRecipients: delayed,
 			ExpirationTime: events.Stamp(msg.CreatedAt.Add(p.cfg.MaxAge)), ReportingMTA: "dns; " + p.cfg.Hostname, Timestamp: events.Stamp(now)}
-		p.emit(ctx, msg, dest, events.DeliveryDelay, addrs, events.Detail{DeliveryDelay: d})
+		p.emitLazy(ctx, msg, dest, events.DeliveryDelay, addrs, events.Detail{DeliveryDelay: d})
 	}
 	for _, c := range complaints {
 		// The simulator's complaint arrives as an ARF report would, and is
@@ -176,6 +182,11 @@ func simulatorLocal(addr string) string {
 }
 
 func (p *Processor) emit(ctx context.Context, msg store.Message, dest []string, typ string, rcpts []string, d events.Detail) {
+	p.emitLazy(ctx, msg, func() []string { return dest }, typ, rcpts, d)
+}
+
+// emitLazy records an event; dest is read only if the event is kept.
+func (p *Processor) emitLazy(ctx context.Context, msg store.Message, dest func() []string, typ string, rcpts []string, d events.Detail) {
 	if err := p.cfg.Events.Emit(ctx, msg, dest, typ, rcpts, d); err != nil {
 		p.cfg.Logger.Error("feedback: event not recorded", "message", msg.ID, "type", typ, "err", err)
 	}

@@ -330,7 +330,8 @@ func (s *Service) report(ctx context.Context, msg store.Message, dest []string, 
 	if s.cfg.Events == nil {
 		return
 	}
-	if err := s.cfg.Events.Emit(ctx, msg, dest, events.Send, dest, events.Detail{Send: &struct{}{}}); err != nil {
+	all := func() []string { return dest }
+	if err := s.cfg.Events.Emit(ctx, msg, all, events.Send, dest, events.Detail{Send: &struct{}{}}); err != nil {
 		s.cfg.Logger.Error("send event not recorded", "message", msg.ID, "err", err)
 	}
 	var skipped []events.BouncedRecipient
@@ -348,7 +349,7 @@ func (s *Service) report(ctx context.Context, msg store.Message, dest []string, 
 	now := s.cfg.Clock.Now()
 	d := &events.BounceDetail{BounceType: "Permanent", BounceSubType: "OnAccountSuppressionList", BouncedRecipients: skipped,
 		Timestamp: events.Stamp(now), FeedbackID: ids.MessageID(msg.Region, now), ReportingMTA: "dns; " + msg.Region + "." + s.cfg.ServiceDomain}
-	if err := s.cfg.Events.Emit(ctx, msg, dest, events.Bounce, addrs, events.Detail{Bounce: d}); err != nil {
+	if err := s.cfg.Events.Emit(ctx, msg, all, events.Bounce, addrs, events.Detail{Bounce: d}); err != nil {
 		s.cfg.Logger.Error("bounce event not recorded", "message", msg.ID, "err", err)
 	}
 }
