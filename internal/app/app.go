@@ -379,7 +379,8 @@ func (a *App) startDelivery(ctx context.Context) {
 	})
 	sim := &mta.Simulator{Domains: []string{"simulator." + a.cfg.DomainName(), "simulator.amazonses.com"}, Next: smtpT}
 	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(),
-		mta.WorkerOptions{Destination: smtpT.Destination, Reporter: a.feedback, Lease: a.cfg.DeliveryLease})
+		mta.WorkerOptions{Destination: smtpT.Destination, Reporter: a.feedback, Lease: a.cfg.DeliveryLease,
+			DestinationRate: a.cfg.DestinationRate, Unlimited: smtpT.Pinned})
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -445,7 +446,7 @@ func (a *App) startDevCapture(ctx context.Context) error {
 	}
 	capture := &mta.Capture{Lookup: mta.DevLookup(a.cfg.DomainName(), lookupOwn, lookupOther)}
 	sim := &mta.Simulator{Domains: []string{"simulator." + a.cfg.DomainName(), "simulator.amazonses.com"}, Next: capture}
-	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{Reporter: a.feedback, Lease: a.cfg.DeliveryLease})
+	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{Reporter: a.feedback, Lease: a.cfg.DeliveryLease, DestinationRate: -1})
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

@@ -12,7 +12,7 @@ import (
 
 // CreateResource implements store.Resources.
 func (s *Store) CreateResource(ctx context.Context, r store.Resource) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO resources(account_id, region, kind, name, doc, created_at) VALUES (?,?,?,?,?,?)`,
+	_, err := s.exec(ctx, `INSERT INTO resources(account_id, region, kind, name, doc, created_at) VALUES (?,?,?,?,?,?)`,
 		r.AccountID, r.Region, r.Kind, r.Name, r.Doc, ms(r.CreatedAt))
 	return classify(err, "create "+r.Kind)
 }
@@ -29,7 +29,7 @@ func scanResource(row interface{ Scan(...any) error }) (store.Resource, error) {
 
 // GetResource implements store.Resources.
 func (s *Store) GetResource(ctx context.Context, accountID, region, kind, name string) (store.Resource, error) {
-	r, err := scanResource(s.db.QueryRowContext(ctx, `SELECT `+resourceCols+` FROM resources WHERE account_id = ? AND region = ? AND kind = ? AND name = ?`,
+	r, err := scanResource(s.queryRow(ctx, `SELECT `+resourceCols+` FROM resources WHERE account_id = ? AND region = ? AND kind = ? AND name = ?`,
 		accountID, region, kind, name))
 	return r, classify(err, "get "+kind+" "+name)
 }
@@ -64,7 +64,7 @@ func (s *Store) UpdateResource(ctx context.Context, accountID, region, kind, nam
 
 // ListResources implements store.Resources.
 func (s *Store) ListResources(ctx context.Context, accountID, region, kind, after string, limit int) ([]store.Resource, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+resourceCols+` FROM resources WHERE account_id = ? AND region = ? AND kind = ? AND name > ? ORDER BY name LIMIT ?`,
+	rows, err := s.query(ctx, `SELECT `+resourceCols+` FROM resources WHERE account_id = ? AND region = ? AND kind = ? AND name > ? ORDER BY name LIMIT ?`,
 		accountID, region, kind, after, limit)
 	if err != nil {
 		return nil, classify(err, "list "+kind)
@@ -83,7 +83,7 @@ func (s *Store) ListResources(ctx context.Context, accountID, region, kind, afte
 
 // DeleteResource implements store.Resources.
 func (s *Store) DeleteResource(ctx context.Context, accountID, region, kind, name string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM resources WHERE account_id = ? AND region = ? AND kind = ? AND name = ?`, accountID, region, kind, name)
+	res, err := s.exec(ctx, `DELETE FROM resources WHERE account_id = ? AND region = ? AND kind = ? AND name = ?`, accountID, region, kind, name)
 	if err != nil {
 		return classify(err, "delete "+kind)
 	}
@@ -93,7 +93,7 @@ func (s *Store) DeleteResource(ctx context.Context, accountID, region, kind, nam
 // CountResources implements store.Resources.
 func (s *Store) CountResources(ctx context.Context, accountID, region, kind string) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM resources WHERE account_id = ? AND region = ? AND kind = ?`, accountID, region, kind).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM resources WHERE account_id = ? AND region = ? AND kind = ?`, accountID, region, kind).Scan(&n)
 	return n, classify(err, "count "+kind)
 }
 
@@ -101,13 +101,13 @@ func (s *Store) CountResources(ctx context.Context, accountID, region, kind stri
 func (s *Store) AddEvents(ctx context.Context, evs []store.Event, notes []store.Notification) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, e := range evs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO events(id, account_id, region, message_id, type, recipients, n, created_at, json) VALUES (?,?,?,?,?,?,?,?,?)`,
+			if _, err := s.txExec(ctx, tx, `INSERT INTO events(id, account_id, region, message_id, type, recipients, n, created_at, json) VALUES (?,?,?,?,?,?,?,?,?)`,
 				e.ID, e.AccountID, e.Region, e.MessageID, e.Type, strings.Join(e.Recipients, ","), len(e.Recipients), ms(e.CreatedAt), e.JSON); err != nil {
 				return err
 			}
 		}
 		for _, n := range notes {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO notifications(`+noteCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			if _, err := s.txExec(ctx, tx, `INSERT INTO notifications(`+noteCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 				n.ID, n.SubscriptionARN, n.AccountID, n.Region, n.TopicARN, n.Type, n.Endpoint, n.Body, string(n.State), n.Attempts,
 				ms(n.NextAttempt), n.LastResult, ms(n.CreatedAt), ms(n.UpdatedAt)); err != nil {
 				return err
@@ -134,7 +134,7 @@ func (s *Store) ListEvents(ctx context.Context, accountID, region string, p stor
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, p.Limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, classify(err, "list events")
 	}
@@ -159,7 +159,7 @@ func (s *Store) ListEvents(ctx context.Context, accountID, region string, p stor
 // EventCounts implements store.Events.
 func (s *Store) EventCounts(ctx context.Context, accountID, region string, since time.Time) ([]store.EventBucket, error) {
 	const bucket = int64(15 * time.Minute / time.Millisecond)
-	rows, err := s.db.QueryContext(ctx, `SELECT created_at / ? * ?, type, SUM(n) FROM events
+	rows, err := s.query(ctx, `SELECT created_at / ? * ?, type, SUM(n) FROM events
 		WHERE account_id = ? AND region = ? AND created_at >= ? GROUP BY 1, 2 ORDER BY 1`, bucket, bucket, accountID, region, ms(since))
 	if err != nil {
 		return nil, classify(err, "event counts")
@@ -197,7 +197,7 @@ func scanNote(row interface{ Scan(...any) error }) (store.Notification, error) {
 func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Notification, error) {
 	var out []store.Notification
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+noteCols+` FROM notifications WHERE state = 'pending' AND next_attempt <= ? ORDER BY next_attempt LIMIT ?`, ms(now), limit)
+		rows, err := s.txQuery(ctx, tx, `SELECT `+noteCols+` FROM notifications WHERE state = 'pending' AND next_attempt <= ? ORDER BY next_attempt LIMIT ?`, ms(now), limit)
 		if err != nil {
 			return err
 		}
@@ -215,7 +215,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease tim
 		}
 		until := ms(now.Add(lease))
 		for i := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE notifications SET next_attempt = ? WHERE id = ? AND subscription_arn = ?`, until, out[i].ID, out[i].SubscriptionARN); err != nil {
+			if _, err := s.txExec(ctx, tx, `UPDATE notifications SET next_attempt = ? WHERE id = ? AND subscription_arn = ?`, until, out[i].ID, out[i].SubscriptionARN); err != nil {
 				return err
 			}
 			out[i].NextAttempt = fromMS(until)
@@ -227,7 +227,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease tim
 
 // UpdateNotification implements store.Events.
 func (s *Store) UpdateNotification(ctx context.Context, n store.Notification) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE notifications SET state = ?, attempts = ?, next_attempt = ?, last_result = ?, updated_at = ? WHERE id = ? AND subscription_arn = ?`,
+	res, err := s.exec(ctx, `UPDATE notifications SET state = ?, attempts = ?, next_attempt = ?, last_result = ?, updated_at = ? WHERE id = ? AND subscription_arn = ?`,
 		string(n.State), n.Attempts, ms(n.NextAttempt), n.LastResult, ms(n.UpdatedAt), n.ID, n.SubscriptionARN)
 	if err != nil {
 		return classify(err, "update notification")
@@ -244,7 +244,7 @@ func (s *Store) ListNotifications(ctx context.Context, accountID, region, topicA
 		args = append(args, topicARN)
 	}
 	q += ` ORDER BY created_at DESC, id LIMIT ?`
-	rows, err := s.db.QueryContext(ctx, q, append(args, limit)...)
+	rows, err := s.query(ctx, q, append(args, limit)...)
 	if err != nil {
 		return nil, classify(err, "list notifications")
 	}

@@ -71,7 +71,7 @@ func (s *Store) CreateIdentity(ctx context.Context, id store.Identity, keys []st
 
 // GetIdentity implements store.Identities.
 func (s *Store) GetIdentity(ctx context.Context, accountID, region, name string) (store.Identity, error) {
-	id, err := scanIdentity(s.db.QueryRowContext(ctx, `SELECT `+identityCols+` FROM identities WHERE account_id = ? AND region = ? AND name = ?`, accountID, region, name))
+	id, err := scanIdentity(s.queryRow(ctx, `SELECT `+identityCols+` FROM identities WHERE account_id = ? AND region = ? AND name = ?`, accountID, region, name))
 	return id, classify(err, "get identity "+name)
 }
 
@@ -92,7 +92,7 @@ func (s *Store) ListIdentities(ctx context.Context, accountID, region string, p 
 }
 
 func (s *Store) queryIdentities(ctx context.Context, q string, args ...any) ([]store.Identity, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, classify(err, "list identities")
 	}
@@ -119,7 +119,7 @@ func bumpCount(ctx context.Context, tx *sql.Tx, accountID, region string, delta 
 // CountIdentities implements store.Identities.
 func (s *Store) CountIdentities(ctx context.Context, accountID, region string) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT n FROM identity_counts WHERE account_id = ? AND region = ?`, accountID, region).Scan(&n)
+	err := s.queryRow(ctx, `SELECT n FROM identity_counts WHERE account_id = ? AND region = ?`, accountID, region).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -179,7 +179,7 @@ func scanDKIMKey(row interface{ Scan(...any) error }) (store.DKIMKey, error) {
 
 // DKIMKeys implements store.Identities.
 func (s *Store) DKIMKeys(ctx context.Context, accountID, region, name string) ([]store.DKIMKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+dkimCols+` FROM dkim_keys WHERE account_id = ? AND region = ? AND identity = ? ORDER BY active DESC, created_at, selector`, accountID, region, name)
+	rows, err := s.query(ctx, `SELECT `+dkimCols+` FROM dkim_keys WHERE account_id = ? AND region = ? AND identity = ? ORDER BY active DESC, created_at, selector`, accountID, region, name)
 	if err != nil {
 		return nil, classify(err, "dkim keys")
 	}
@@ -197,7 +197,7 @@ func (s *Store) DKIMKeys(ctx context.Context, accountID, region, name string) ([
 
 // EasyDKIMKey implements store.Identities.
 func (s *Store) EasyDKIMKey(ctx context.Context, token string) (store.DKIMKey, error) {
-	k, err := scanDKIMKey(s.db.QueryRowContext(ctx, `SELECT `+dkimCols+` FROM dkim_keys WHERE selector = ? AND easy = 1`, token))
+	k, err := scanDKIMKey(s.queryRow(ctx, `SELECT `+dkimCols+` FROM dkim_keys WHERE selector = ? AND easy = 1`, token))
 	return k, classify(err, "dkim key "+token)
 }
 
@@ -210,7 +210,7 @@ func (s *Store) DueIdentities(ctx context.Context, now time.Time, limit int) ([]
 func (s *Store) ClaimDueIdentities(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Identity, error) {
 	var out []store.Identity
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+identityCols+` FROM identities WHERE next_check <= ? ORDER BY next_check LIMIT ?`, ms(now), limit)
+		rows, err := s.txQuery(ctx, tx, `SELECT `+identityCols+` FROM identities WHERE next_check <= ? ORDER BY next_check LIMIT ?`, ms(now), limit)
 		if err != nil {
 			return err
 		}
@@ -228,7 +228,7 @@ func (s *Store) ClaimDueIdentities(ctx context.Context, now time.Time, lease tim
 		}
 		until := now.Add(lease)
 		for i := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE identities SET next_check = ? WHERE account_id = ? AND region = ? AND name = ?`,
+			if _, err := s.txExec(ctx, tx, `UPDATE identities SET next_check = ? WHERE account_id = ? AND region = ? AND name = ?`,
 				ms(until), out[i].AccountID, out[i].Region, out[i].Name); err != nil {
 				return err
 			}

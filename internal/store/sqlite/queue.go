@@ -82,14 +82,14 @@ func scanMessage(row interface{ Scan(...any) error }, withData bool) (store.Mess
 
 // GetMessage implements store.Queue.
 func (s *Store) GetMessage(ctx context.Context, id string) (store.Message, error) {
-	m, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageCols+`, data FROM messages WHERE id = ?`, id), true)
+	m, err := scanMessage(s.queryRow(ctx, `SELECT `+messageCols+`, data FROM messages WHERE id = ?`, id), true)
 	return m, classify(err, "get message "+id)
 }
 
 const rcptCols = `message_id, address, domain, state, next_attempt, attempts, last_response, updated_at`
 
 func (s *Store) queryRecipients(ctx context.Context, q string, args ...any) ([]store.Recipient, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, classify(err, "recipients")
 	}
@@ -120,7 +120,7 @@ func (s *Store) DueRecipients(ctx context.Context, now time.Time, limit int) ([]
 
 // UpdateRecipient implements store.Queue.
 func (s *Store) UpdateRecipient(ctx context.Context, r store.Recipient) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE recipients SET state = ?, next_attempt = ?, attempts = ?, last_response = ?, updated_at = ? WHERE message_id = ? AND address = ?`,
+	res, err := s.exec(ctx, `UPDATE recipients SET state = ?, next_attempt = ?, attempts = ?, last_response = ?, updated_at = ? WHERE message_id = ? AND address = ?`,
 		string(r.State), ms(r.NextAttempt), r.Attempts, r.LastResponse, ms(r.UpdatedAt), r.MessageID, r.Address)
 	if err != nil {
 		return classify(err, "update recipient")
@@ -133,7 +133,7 @@ func (s *Store) ListMessages(ctx context.Context, accountID, region string, befo
 	if before.IsZero() {
 		before = time.Now().Add(time.Hour)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE account_id = ? AND region = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+	rows, err := s.query(ctx, `SELECT `+messageCols+` FROM messages WHERE account_id = ? AND region = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?`,
 		accountID, region, ms(before), limit)
 	if err != nil {
 		return nil, classify(err, "list messages")
@@ -154,7 +154,7 @@ func (s *Store) ListMessages(ctx context.Context, accountID, region string, befo
 // (the bucket holding since counts whole).
 func (s *Store) CountRecipientsSince(ctx context.Context, accountID, region string, since time.Time) (int, error) {
 	var n sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT SUM(sent) FROM send_stats WHERE account_id = ? AND region = ? AND bucket >= ?`,
+	err := s.queryRow(ctx, `SELECT SUM(sent) FROM send_stats WHERE account_id = ? AND region = ? AND bucket >= ?`,
 		accountID, region, since.UnixMilli()/statsBucket.Milliseconds()).Scan(&n)
 	return int(n.Int64), classify(err, "count recipients")
 }
@@ -162,7 +162,7 @@ func (s *Store) CountRecipientsSince(ctx context.Context, accountID, region stri
 // SendStats implements store.Queue.
 func (s *Store) SendStats(ctx context.Context, accountID, region string, since time.Time) ([]store.StatBucket, error) {
 	w := statsBucket.Milliseconds()
-	rows, err := s.db.QueryContext(ctx, `SELECT bucket, sent FROM send_stats WHERE account_id = ? AND region = ? AND bucket >= ? ORDER BY bucket`,
+	rows, err := s.query(ctx, `SELECT bucket, sent FROM send_stats WHERE account_id = ? AND region = ? AND bucket >= ? ORDER BY bucket`,
 		accountID, region, since.UnixMilli()/w)
 	if err != nil {
 		return nil, classify(err, "send stats")
@@ -184,7 +184,7 @@ func (s *Store) SendStats(ctx context.Context, accountID, region string, since t
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Recipient, error) {
 	var out []store.Recipient
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+rcptCols+` FROM recipients WHERE state IN ('queued', 'deferred') AND next_attempt <= ? ORDER BY next_attempt LIMIT ?`, ms(now), limit)
+		rows, err := s.txQuery(ctx, tx, `SELECT `+rcptCols+` FROM recipients WHERE state IN ('queued', 'deferred') AND next_attempt <= ? ORDER BY next_attempt LIMIT ?`, ms(now), limit)
 		if err != nil {
 			return err
 		}
@@ -205,7 +205,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 		}
 		until := ms(now.Add(lease))
 		for i := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE recipients SET next_attempt = ? WHERE message_id = ? AND address = ?`, until, out[i].MessageID, out[i].Address); err != nil {
+			if _, err := s.txExec(ctx, tx, `UPDATE recipients SET next_attempt = ? WHERE message_id = ? AND address = ?`, until, out[i].MessageID, out[i].Address); err != nil {
 				return err
 			}
 			out[i].NextAttempt = fromMS(until)
@@ -217,7 +217,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 
 // QueueSummary implements store.Queue.
 func (s *Store) QueueSummary(ctx context.Context, accountID, region string) ([]store.DestinationSummary, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT r.domain,
+	rows, err := s.query(ctx, `SELECT r.domain,
 			SUM(r.state = 'queued'), SUM(r.state = 'deferred'), SUM(r.state = 'held'),
 			MIN(m.created_at), MAX(r.last_response)
 		FROM recipients r JOIN messages m ON m.id = r.message_id
@@ -251,7 +251,7 @@ func (s *Store) MoveRecipients(ctx context.Context, messageID string, from []sto
 		q += "?"
 		args = append(args, string(f))
 	}
-	res, err := s.db.ExecContext(ctx, q+")", args...)
+	res, err := s.exec(ctx, q+")", args...)
 	if err != nil {
 		return 0, classify(err, "move recipients")
 	}
@@ -261,7 +261,7 @@ func (s *Store) MoveRecipients(ctx context.Context, messageID string, from []sto
 
 // DeleteMessage implements store.Queue.
 func (s *Store) DeleteMessage(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM messages WHERE id = ?`, id)
+	res, err := s.exec(ctx, `DELETE FROM messages WHERE id = ?`, id)
 	if err != nil {
 		return classify(err, "delete message")
 	}

@@ -20,7 +20,8 @@ import (
 
 // Store is a store.Store backed by SQLite.
 type Store struct {
-	db *sql.DB
+	db    *sql.DB
+	cache stmts
 }
 
 var _ store.Store = (*Store)(nil)
@@ -46,6 +47,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
+	// Keep every connection: a new one re-runs the pragmas and re-prepares
+	// every cached statement (database/sql keeps only 2 idle by default).
+	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(time.Minute)
 	s := &Store{db: db}
 	if err := s.migrate(ctx); err != nil {
@@ -56,7 +60,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.cache.close()
+	return s.db.Close()
+}
 
 // migrations are applied in order; migration i brings the schema to version i+1.
 // Never edit an applied migration: append a new one.
@@ -213,7 +220,7 @@ var migrations = []string{
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	if _, err := s.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	for i, m := range migrations {
@@ -276,7 +283,7 @@ func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
 // CreateAccount implements store.Accounts.
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO accounts(id, name, mode, max_24h_send, max_send_rate, created_at) VALUES (?,?,?,?,?,?)`,
+	_, err := s.exec(ctx, `INSERT INTO accounts(id, name, mode, max_24h_send, max_send_rate, created_at) VALUES (?,?,?,?,?,?)`,
 		a.ID, a.Name, string(a.Mode), a.Max24HourSend, a.MaxSendRate, ms(a.CreatedAt))
 	return classify(err, "create account "+a.Name)
 }
@@ -295,19 +302,19 @@ func scanAccount(row interface{ Scan(...any) error }) (store.Account, error) {
 
 // GetAccount implements store.Accounts.
 func (s *Store) GetAccount(ctx context.Context, id string) (store.Account, error) {
-	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
+	a, err := scanAccount(s.queryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
 	return a, classify(err, "get account "+id)
 }
 
 // GetAccountByName implements store.Accounts.
 func (s *Store) GetAccountByName(ctx context.Context, name string) (store.Account, error) {
-	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE name = ?`, name))
+	a, err := scanAccount(s.queryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE name = ?`, name))
 	return a, classify(err, "get account "+name)
 }
 
 // ListAccounts implements store.Accounts.
 func (s *Store) ListAccounts(ctx context.Context) ([]store.Account, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY name`)
+	rows, err := s.query(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY name`)
 	if err != nil {
 		return nil, classify(err, "list accounts")
 	}
@@ -325,7 +332,7 @@ func (s *Store) ListAccounts(ctx context.Context) ([]store.Account, error) {
 
 // UpdateAccount implements store.Accounts.
 func (s *Store) UpdateAccount(ctx context.Context, a store.Account) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE accounts SET mode = ?, max_24h_send = ?, max_send_rate = ? WHERE id = ?`,
+	res, err := s.exec(ctx, `UPDATE accounts SET mode = ?, max_24h_send = ?, max_send_rate = ? WHERE id = ?`,
 		string(a.Mode), a.Max24HourSend, a.MaxSendRate, a.ID)
 	if err != nil {
 		return classify(err, "update account "+a.ID)
@@ -347,7 +354,7 @@ func mustAffect(res sql.Result, what string) error {
 // GetRegionSettings implements store.Accounts.
 func (s *Store) GetRegionSettings(ctx context.Context, accountID, region string) (store.RegionSettings, error) {
 	rs := store.RegionSettings{AccountID: accountID, Region: region, SendingEnabled: true}
-	err := s.db.QueryRowContext(ctx, `SELECT sending_enabled FROM account_regions WHERE account_id = ? AND region = ?`, accountID, region).Scan(&rs.SendingEnabled)
+	err := s.queryRow(ctx, `SELECT sending_enabled FROM account_regions WHERE account_id = ? AND region = ?`, accountID, region).Scan(&rs.SendingEnabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return rs, nil
 	}
@@ -356,7 +363,7 @@ func (s *Store) GetRegionSettings(ctx context.Context, accountID, region string)
 
 // PutRegionSettings implements store.Accounts.
 func (s *Store) PutRegionSettings(ctx context.Context, rs store.RegionSettings) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO account_regions(account_id, region, sending_enabled) VALUES (?,?,?)
+	_, err := s.exec(ctx, `INSERT INTO account_regions(account_id, region, sending_enabled) VALUES (?,?,?)
 		ON CONFLICT(account_id, region) DO UPDATE SET sending_enabled = excluded.sending_enabled`,
 		rs.AccountID, rs.Region, rs.SendingEnabled)
 	return classify(err, "put region settings")
@@ -364,7 +371,7 @@ func (s *Store) PutRegionSettings(ctx context.Context, rs store.RegionSettings) 
 
 // CreateKey implements store.Keys.
 func (s *Store) CreateKey(ctx context.Context, k store.AccessKey) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO access_keys(id, account_id, sealed_secret, admin, description, created_at) VALUES (?,?,?,?,?,?)`,
+	_, err := s.exec(ctx, `INSERT INTO access_keys(id, account_id, sealed_secret, admin, description, created_at) VALUES (?,?,?,?,?,?)`,
 		k.ID, k.AccountID, k.SealedSecret, k.Admin, k.Description, ms(k.CreatedAt))
 	return classify(err, "create key")
 }
@@ -381,13 +388,13 @@ func scanKey(row interface{ Scan(...any) error }) (store.AccessKey, error) {
 
 // GetKey implements store.Keys.
 func (s *Store) GetKey(ctx context.Context, id string) (store.AccessKey, error) {
-	k, err := scanKey(s.db.QueryRowContext(ctx, `SELECT `+keyCols+` FROM access_keys WHERE id = ?`, id))
+	k, err := scanKey(s.queryRow(ctx, `SELECT `+keyCols+` FROM access_keys WHERE id = ?`, id))
 	return k, classify(err, "get key")
 }
 
 // ListKeys implements store.Keys.
 func (s *Store) ListKeys(ctx context.Context, accountID string) ([]store.AccessKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+keyCols+` FROM access_keys WHERE account_id = ? ORDER BY created_at, id`, accountID)
+	rows, err := s.query(ctx, `SELECT `+keyCols+` FROM access_keys WHERE account_id = ? ORDER BY created_at, id`, accountID)
 	if err != nil {
 		return nil, classify(err, "list keys")
 	}
@@ -405,7 +412,7 @@ func (s *Store) ListKeys(ctx context.Context, accountID string) ([]store.AccessK
 
 // DeleteKey implements store.Keys.
 func (s *Store) DeleteKey(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM access_keys WHERE id = ?`, id)
+	res, err := s.exec(ctx, `DELETE FROM access_keys WHERE id = ?`, id)
 	if err != nil {
 		return classify(err, "delete key")
 	}
@@ -415,6 +422,6 @@ func (s *Store) DeleteKey(ctx context.Context, id string) error {
 // SchemaVersion returns the highest applied migration.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	err := s.queryRow(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
 	return int(v.Int64), classify(err, "schema version")
 }

@@ -9,7 +9,7 @@ import (
 
 // PutSuppression implements store.Suppressions.
 func (s *Store) PutSuppression(ctx context.Context, sp store.Suppression) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO suppressions(account_id, region, address, reason, updated_at, message_id, feedback_id) VALUES (?,?,?,?,?,?,?)
+	_, err := s.exec(ctx, `INSERT INTO suppressions(account_id, region, address, reason, updated_at, message_id, feedback_id) VALUES (?,?,?,?,?,?,?)
 		ON CONFLICT(account_id, region, address) DO UPDATE SET reason = excluded.reason, updated_at = excluded.updated_at,
 		message_id = excluded.message_id, feedback_id = excluded.feedback_id`,
 		sp.AccountID, sp.Region, strings.ToLower(sp.Address), sp.Reason, ms(sp.UpdatedAt), sp.MessageID, sp.FeedbackID)
@@ -28,14 +28,14 @@ func scanSuppression(row interface{ Scan(...any) error }) (store.Suppression, er
 
 // GetSuppression implements store.Suppressions.
 func (s *Store) GetSuppression(ctx context.Context, accountID, region, address string) (store.Suppression, error) {
-	sp, err := scanSuppression(s.db.QueryRowContext(ctx, `SELECT `+suppressionCols+` FROM suppressions WHERE account_id = ? AND region = ? AND address = ?`,
+	sp, err := scanSuppression(s.queryRow(ctx, `SELECT `+suppressionCols+` FROM suppressions WHERE account_id = ? AND region = ? AND address = ?`,
 		accountID, region, strings.ToLower(address)))
 	return sp, classify(err, "get suppression")
 }
 
 // DeleteSuppression implements store.Suppressions.
 func (s *Store) DeleteSuppression(ctx context.Context, accountID, region, address string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM suppressions WHERE account_id = ? AND region = ? AND address = ?`, accountID, region, strings.ToLower(address))
+	res, err := s.exec(ctx, `DELETE FROM suppressions WHERE account_id = ? AND region = ? AND address = ?`, accountID, region, strings.ToLower(address))
 	if err != nil {
 		return classify(err, "delete suppression")
 	}
@@ -65,7 +65,7 @@ func (s *Store) ListSuppressions(ctx context.Context, accountID, region string, 
 	}
 	q += ` ORDER BY address LIMIT ?`
 	args = append(args, p.Limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, classify(err, "list suppressions")
 	}
@@ -91,7 +91,7 @@ func (s *Store) SuppressedAmong(ctx context.Context, accountID, region string, a
 	for _, a := range addresses {
 		args = append(args, strings.ToLower(a))
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+suppressionCols+` FROM suppressions WHERE account_id = ? AND region = ? AND address IN (?`+
+	rows, err := s.query(ctx, `SELECT `+suppressionCols+` FROM suppressions WHERE account_id = ? AND region = ? AND address IN (?`+
 		strings.Repeat(",?", len(addresses)-1)+`)`, args...)
 	if err != nil {
 		return nil, classify(err, "suppressed among")

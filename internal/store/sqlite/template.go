@@ -8,7 +8,7 @@ import (
 
 // CreateTemplate implements store.Templates.
 func (s *Store) CreateTemplate(ctx context.Context, t store.Template) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO templates(account_id, region, name, subject, text, html, created_at) VALUES (?,?,?,?,?,?,?)`,
+	_, err := s.exec(ctx, `INSERT INTO templates(account_id, region, name, subject, text, html, created_at) VALUES (?,?,?,?,?,?,?)`,
 		t.AccountID, t.Region, t.Name, t.Subject, t.Text, t.HTML, ms(t.CreatedAt))
 	return classify(err, "create template "+t.Name)
 }
@@ -25,13 +25,13 @@ func scanTemplate(row interface{ Scan(...any) error }) (store.Template, error) {
 
 // GetTemplate implements store.Templates.
 func (s *Store) GetTemplate(ctx context.Context, accountID, region, name string) (store.Template, error) {
-	t, err := scanTemplate(s.db.QueryRowContext(ctx, `SELECT `+templateCols+` FROM templates WHERE account_id = ? AND region = ? AND name = ?`, accountID, region, name))
+	t, err := scanTemplate(s.queryRow(ctx, `SELECT `+templateCols+` FROM templates WHERE account_id = ? AND region = ? AND name = ?`, accountID, region, name))
 	return t, classify(err, "get template "+name)
 }
 
 // UpdateTemplate implements store.Templates.
 func (s *Store) UpdateTemplate(ctx context.Context, t store.Template) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE templates SET subject = ?, text = ?, html = ? WHERE account_id = ? AND region = ? AND name = ?`,
+	res, err := s.exec(ctx, `UPDATE templates SET subject = ?, text = ?, html = ? WHERE account_id = ? AND region = ? AND name = ?`,
 		t.Subject, t.Text, t.HTML, t.AccountID, t.Region, t.Name)
 	if err != nil {
 		return classify(err, "update template "+t.Name)
@@ -41,7 +41,7 @@ func (s *Store) UpdateTemplate(ctx context.Context, t store.Template) error {
 
 // DeleteTemplate implements store.Templates.
 func (s *Store) DeleteTemplate(ctx context.Context, accountID, region, name string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM templates WHERE account_id = ? AND region = ? AND name = ?`, accountID, region, name)
+	res, err := s.exec(ctx, `DELETE FROM templates WHERE account_id = ? AND region = ? AND name = ?`, accountID, region, name)
 	if err != nil {
 		return classify(err, "delete template "+name)
 	}
@@ -50,7 +50,7 @@ func (s *Store) DeleteTemplate(ctx context.Context, accountID, region, name stri
 
 // ListTemplates implements store.Templates.
 func (s *Store) ListTemplates(ctx context.Context, accountID, region, after string, limit int) ([]store.Template, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+templateCols+` FROM templates WHERE account_id = ? AND region = ? AND name > ? ORDER BY name LIMIT ?`,
+	rows, err := s.query(ctx, `SELECT `+templateCols+` FROM templates WHERE account_id = ? AND region = ? AND name > ? ORDER BY name LIMIT ?`,
 		accountID, region, after, limit)
 	if err != nil {
 		return nil, classify(err, "list templates")
@@ -70,6 +70,6 @@ func (s *Store) ListTemplates(ctx context.Context, accountID, region, after stri
 // CountTemplates implements store.Templates.
 func (s *Store) CountTemplates(ctx context.Context, accountID, region string) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM templates WHERE account_id = ? AND region = ?`, accountID, region).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM templates WHERE account_id = ? AND region = ?`, accountID, region).Scan(&n)
 	return n, classify(err, "count templates")
 }
