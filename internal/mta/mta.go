@@ -115,6 +115,7 @@ type Worker struct {
 	destOf    func(string) string
 	lease     time.Duration
 	reporter  Reporter
+	outcomes  *outcomeWriter
 
 	rate      float64
 	unlimited func(string) bool
@@ -146,13 +147,14 @@ func NewWorker(st store.Queue, t Transport, clk clock.Clock, log *slog.Logger, w
 	return &Worker{st: st, transport: t, clock: clk, log: log, wake: wake, interval: time.Second,
 		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination, lease: o.Lease, reporter: o.Reporter,
 		rate: o.DestinationRate, unlimited: o.Unlimited, limiters: map[string]*rate.Limiter{}, failures: map[string]int{}, resting: map[string]time.Time{},
-		active: map[string]int{}, pending: map[string][]*job{}}
+		active: map[string]int{}, pending: map[string][]*job{}, outcomes: newOutcomeWriter(st)}
 }
 
 // Run delivers until ctx ends, then waits for deliveries in flight and
 // hands jobs still waiting back to the queue, due at once.
 func (w *Worker) Run(ctx context.Context) {
 	defer w.releasePending()
+	defer w.outcomes.close() // after the deliveries in flight have stored theirs
 	defer w.wg.Wait()
 	t := time.NewTicker(w.interval)
 	defer t.Stop()
@@ -366,6 +368,7 @@ func (w *Worker) deliver(ctx context.Context, j *job) {
 			w.reporter.Report(context.WithoutCancel(ctx), msg, outcomes)
 		}
 	}()
+	rs := make([]store.Recipient, len(results))
 	for i, res := range results {
 		r := j.rcpts[i]
 		r.State, r.LastResponse, r.UpdatedAt = res.State, res.Response, now
@@ -373,8 +376,13 @@ func (w *Worker) deliver(ctx context.Context, j *job) {
 		if res.State == store.RcptDeferred {
 			r.NextAttempt = res.Retry
 		}
-		if err := w.st.UpdateRecipient(ctx, r); err != nil {
-			w.log.Error("delivery: outcome not stored", "message", j.msgID, "rcpt", r.Address, "err", err)
+		rs[i] = r
+	}
+	errs := w.outcomes.Store(ctx, rs)
+	for i, res := range results {
+		r := rs[i]
+		if errs[i] != nil {
+			w.log.Error("delivery: outcome not stored", "message", j.msgID, "rcpt", r.Address, "err", errs[i])
 			continue
 		}
 		outcomes = append(outcomes, Outcome{Recipient: r, Result: res})

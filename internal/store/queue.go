@@ -73,6 +73,10 @@ type Queue interface {
 	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Recipient, error)
 	// UpdateRecipient stores a recipient's new state.
 	UpdateRecipient(ctx context.Context, r Recipient) error
+	// UpdateRecipients stores several recipients' new states in one
+	// transaction (delivery outcomes, group-committed): all or none; a
+	// recipient that no longer exists is ErrNotFound.
+	UpdateRecipients(ctx context.Context, rs []Recipient) error
 	// ListMessages returns an account's messages in a region, newest first,
 	// created before `before` (zero = now).
 	ListMessages(ctx context.Context, accountID, region string, before time.Time, limit int) ([]Message, error)

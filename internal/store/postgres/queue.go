@@ -159,6 +159,31 @@ func (s *Store) UpdateRecipient(ctx context.Context, r store.Recipient) error {
 	return mustAffect(tag, "update recipient "+r.Address)
 }
 
+// UpdateRecipients implements store.Queue: one round trip, one transaction.
+func (s *Store) UpdateRecipients(ctx context.Context, rs []store.Recipient) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, r := range rs {
+			b.Queue(`UPDATE recipients SET state = $1, next_attempt = $2, attempts = $3, last_response = $4, updated_at = $5 WHERE message_id = $6 AND address = $7`,
+				string(r.State), ms(r.NextAttempt), r.Attempts, r.LastResponse, ms(r.UpdatedAt), r.MessageID, r.Address)
+		}
+		br := tx.SendBatch(ctx, b)
+		for _, r := range rs {
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				return err
+			}
+			if err := mustAffect(tag, "update recipient "+r.Address); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		return br.Close()
+	})
+	return classify(err, "update recipients")
+}
+
 // ListMessages implements store.Queue.
 func (s *Store) ListMessages(ctx context.Context, accountID, region string, before time.Time, limit int) ([]store.Message, error) {
 	if before.IsZero() {

@@ -128,6 +128,24 @@ func (s *Store) UpdateRecipient(ctx context.Context, r store.Recipient) error {
 	return mustAffect(res, "update recipient "+r.Address)
 }
 
+// UpdateRecipients implements store.Queue.
+func (s *Store) UpdateRecipients(ctx context.Context, rs []store.Recipient) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, r := range rs {
+			res, err := s.txExec(ctx, tx, `UPDATE recipients SET state = ?, next_attempt = ?, attempts = ?, last_response = ?, updated_at = ? WHERE message_id = ? AND address = ?`,
+				string(r.State), ms(r.NextAttempt), r.Attempts, r.LastResponse, ms(r.UpdatedAt), r.MessageID, r.Address)
+			if err != nil {
+				return err
+			}
+			if err := mustAffect(res, "update recipient "+r.Address); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return classify(err, "update recipients")
+}
+
 // ListMessages implements store.Queue.
 func (s *Store) ListMessages(ctx context.Context, accountID, region string, before time.Time, limit int) ([]store.Message, error) {
 	if before.IsZero() {

@@ -60,6 +60,25 @@ func testQueue(t *testing.T, s store.Store) {
 	if err := s.UpdateRecipient(ctx, rcpt("nope", "x@example.org", store.RcptBounced, t0)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("update unknown: %v", err)
 	}
+	// A batch of outcomes: all or nothing.
+	b1, c1 := rcpt("m1", "b@example.org", store.RcptDeferred, t0.Add(5*time.Hour)), rcpt("m2", "c@example.org", store.RcptQueued, t0.Add(6*time.Hour))
+	b1.LastResponse = "451 later"
+	if err := s.UpdateRecipients(ctx, []store.Recipient{b1, rcpt("nope", "x@example.org", store.RcptBounced, t0)}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("batch with an unknown recipient: %v", err)
+	}
+	if rs, _ := s.Recipients(ctx, "m1"); rs[1].LastResponse == "451 later" {
+		t.Errorf("half a failed batch of outcomes stored: %+v", rs[1])
+	}
+	if err := s.UpdateRecipients(ctx, []store.Recipient{b1, c1}); err != nil {
+		t.Fatal(err)
+	}
+	if rs, _ := s.Recipients(ctx, "m1"); rs[1].State != store.RcptDeferred || rs[1].LastResponse != "451 later" || !rs[1].NextAttempt.Equal(t0.Add(5*time.Hour)) {
+		t.Errorf("after the batch: %+v", rs[1])
+	}
+	// Put them back as they were for what follows.
+	if err := s.UpdateRecipients(ctx, []store.Recipient{rcpt("m1", "b@example.org", store.RcptQueued, t0.Add(time.Hour)), rcpt("m2", "c@example.org", store.RcptQueued, t0.Add(time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
 	// A claim leases: claimed recipients are not due again until the lease ends.
 	claimed, err := s.ClaimDue(ctx, t0.Add(2*time.Hour), 10*time.Minute, 1)
 	if err != nil || len(claimed) != 1 || claimed[0].Address != "c@example.org" || !claimed[0].NextAttempt.Equal(t0.Add(2*time.Hour+10*time.Minute)) {
