@@ -148,7 +148,7 @@ func signingKey(k crypto.Signer) (crypto.Signer, error) {
 		if err := cp.Validate(); err != nil {
 			return nil, fmt.Errorf("dkim: signer: RSA key: %w", err)
 		}
-		return &cp, nil
+		return accelerate(&cp), nil
 	case ed25519.PrivateKey:
 		if len(k) != ed25519.PrivateKeySize {
 			return nil, fmt.Errorf("dkim: signer: Ed25519 private key of %d bytes", len(k))

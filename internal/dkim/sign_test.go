@@ -458,7 +458,11 @@ func TestNewSignerLeavesKeyAlone(t *testing.T) {
 	if bare.Precomputed.Dp != nil {
 		t.Error("NewSigner precomputed the caller's key")
 	}
-	if s.key.(*rsa.PrivateKey).Precomputed.Dp == nil {
+	k, ok := s.key.(*rsa.PrivateKey)
+	if o, isOpenSSL := s.key.(interface{ goKey() *rsa.PrivateKey }); isOpenSSL {
+		k, ok = o.goKey(), true
+	}
+	if !ok || k.Precomputed.Dp == nil {
 		t.Error("the signer's key is not precomputed")
 	}
 	signed, _ := signMsg(t, bare, testMsg)
