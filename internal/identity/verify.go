@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sesame-email/sesame/internal/dkim"
@@ -149,14 +150,33 @@ func (s *Service) RunDue(ctx context.Context, limit int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var errs []error
+	// Checks wait on DNS, not on CPU: run several at once, so thousands of
+	// pending identities are checked in one pass even when answers are slow.
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, CheckConcurrency)
+	)
 	for _, id := range due {
-		if _, err := s.CheckNow(ctx, id.AccountID, id.Region, id.Name); err != nil && !errors.Is(err, ErrNotFound) {
-			errs = append(errs, err)
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, err := s.CheckNow(ctx, id.AccountID, id.Region, id.Name); err != nil && !errors.Is(err, ErrNotFound) {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	return len(due), errors.Join(errs...)
 }
+
+// CheckConcurrency is how many identities one pass checks at once.
+const CheckConcurrency = 16
 
 // Run is the verification engine: it checks due identities every interval
 // until ctx ends.
