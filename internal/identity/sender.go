@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/sesame-email/sesame/internal/dkim"
@@ -19,14 +18,13 @@ func (s *Service) covering(ctx context.Context, accountID, region, addr string) 
 	}
 	var out []store.Identity
 	for _, n := range names {
-		id, err := s.cfg.Store.GetIdentity(ctx, accountID, region, n)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
+		id, found, err := s.lookup(ctx, accountID, region, n)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, id)
+		if found {
+			out = append(out, id)
+		}
 	}
 	return out, nil
 }

@@ -68,6 +68,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	signers map[string]*dkim.Signer // parsed keys, see signer
+	cache   *identityCache          // covering's reads, see cache.go
 }
 
 // New returns a Service.
@@ -75,7 +76,9 @@ func New(cfg Config) *Service {
 	if cfg.MaxIdentities == 0 {
 		cfg.MaxIdentities = MaxIdentities
 	}
-	return &Service{cfg: cfg, log: cfg.Logger, signers: map[string]*dkim.Signer{}}
+	c := &identityCache{}
+	cfg.Store = forgetting{Identities: cfg.Store, c: c}
+	return &Service{cfg: cfg, log: cfg.Logger, signers: map[string]*dkim.Signer{}, cache: c}
 }
 
 // DomainOptions are the choices when creating a domain identity.
