@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,8 +51,10 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the temporary data dir")
 	out := flag.String("json", "", "also write the results as JSON to this file")
 	pg := flag.Bool("postgres", true, "also run on PostgreSQL with one and two nodes (needs PostgreSQL installed)")
+	rate := flag.Float64("rate", 0, "send at this many messages per second in all (open loop; 0 = as fast as the senders go), to measure latency below saturation")
+	openssl := flag.Bool("openssl", false, "build sesame with -tags openssl (DKIM RSA signing through libcrypto; needs libssl-dev)")
 	flag.Parse()
-	if err := run(*n, *size, *conc, *keep, *out, *pg); err != nil {
+	if err := run(*n, *size, *conc, *keep, *out, *pg, *rate, *openssl); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
@@ -118,7 +121,7 @@ type setup struct {
 	nodes int
 }
 
-func run(n, size, conc int, keep bool, outFile string, withPG bool) error {
+func run(n, size, conc int, keep bool, outFile string, withPG bool, rate float64, openssl bool) error {
 	dir, err := os.MkdirTemp("", "sesame-e2e-")
 	if err != nil {
 		return err
@@ -127,7 +130,11 @@ func run(n, size, conc int, keep bool, outFile string, withPG bool) error {
 		defer os.RemoveAll(dir)
 	}
 	bin := filepath.Join(dir, "sesame")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/sesame").CombinedOutput(); err != nil {
+	build := []string{"build", "-o", bin}
+	if openssl {
+		build = append(build, "-tags", "openssl")
+	}
+	if out, err := exec.Command("go", append(build, "./cmd/sesame")...).CombinedOutput(); err != nil {
 		return fmt.Errorf("build (run from the repository root): %v\n%s", err, out)
 	}
 	// The customer's DNS, on loopback.
@@ -153,10 +160,18 @@ func run(n, size, conc int, keep bool, outFile string, withPG bool) error {
 			setups = append(setups, setup{name: fmt.Sprintf("PostgreSQL, %d node%s", nodes, map[bool]string{true: "s"}[nodes > 1]), store: url, nodes: nodes})
 		}
 	}
-	fmt.Printf("sesame end to end: %d messages of ~%d bytes, %d senders, RSA-2048 DKIM, durable queue, SMTP to a loopback sink\n", n, size, conc)
+	signing := "pure Go"
+	if openssl {
+		signing = "OpenSSL"
+	}
+	pace := "as fast as they go"
+	if rate > 0 {
+		pace = fmt.Sprintf("paced at %.0f msgs/s", rate)
+	}
+	fmt.Printf("sesame end to end: %d messages of ~%d bytes, %d senders %s, RSA-2048 DKIM (%s), durable queue, SMTP to a loopback sink\n", n, size, conc, pace, signing)
 	var results []map[string]any
 	for k, su := range setups {
-		res, err := measure(filepath.Join(dir, fmt.Sprintf("run%d", k)), bin, pc.LocalAddr().String(), z, su, n, size, conc)
+		res, err := measure(filepath.Join(dir, fmt.Sprintf("run%d", k)), bin, pc.LocalAddr().String(), z, su, n, size, conc, rate)
 		if err != nil {
 			return fmt.Errorf("%s: %w", su.name, err)
 		}
@@ -200,7 +215,7 @@ func startNode(bin, data, resolver, sinkAddr, store string) (*exec.Cmd, string, 
 
 // measure starts su's nodes and a fresh sink, verifies bench.example,
 // sends n messages and waits for them at the sink.
-func measure(dir, bin, resolver string, z *zone, su setup, n, size, conc int) (map[string]any, error) {
+func measure(dir, bin, resolver string, z *zone, su setup, n, size, conc int, rate float64) (map[string]any, error) {
 	ctx := context.Background()
 	sk := &sink{}
 	srv := smtp.NewServer(sk)
@@ -289,6 +304,9 @@ func measure(dir, bin, resolver string, z *zone, su setup, n, size, conc int) (m
 				if i >= n {
 					return
 				}
+				if rate > 0 {
+					time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
+				}
 				t0 := time.Now()
 				_, err := client.SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("news@bench.example"),
 					Destination: &types.Destination{ToAddresses: []string{fmt.Sprintf("user%d@dest%d.example", i, i%50)}},
@@ -329,12 +347,8 @@ func measure(dir, bin, resolver string, z *zone, su setup, n, size, conc int) (m
 }
 
 func percentile(d []time.Duration, p float64) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	s := slices.Clone(d)
+	slices.Sort(s)
 	if len(s) == 0 {
 		return 0
 	}

@@ -57,6 +57,10 @@ const (
 	// domain: enough to keep a large receiver busy, few enough not to
 	// look like a flood to Gmail- or Outlook-class receivers.
 	DefaultPerDestination = 4
+	// DefaultPerRelay is the per-destination limit for destinations the
+	// operator owns (--relay, --transport pins; see WorkerOptions.Unlimited):
+	// Postfix's default destination concurrency.
+	DefaultPerRelay = 20
 	// Lease is how long claimed recipients are held by a delivery before
 	// they become due again (if the node died holding them).
 	Lease = 15 * time.Minute
@@ -93,9 +97,13 @@ type WorkerOptions struct {
 	// DestinationRate caps deliveries (messages per second) to one
 	// destination; 0 = DefaultDestinationRate, negative = no cap.
 	DestinationRate float64
-	// Unlimited exempts destinations from DestinationRate (the operator's
-	// own relay or pinned transports); nil = none exempt.
+	// Unlimited exempts destinations from DestinationRate and gives them
+	// PerRelay connections instead of PerDestination (the operator's own
+	// relay or pinned transports); nil = none exempt.
 	Unlimited func(dest string) bool
+	// PerRelay is the concurrency limit of Unlimited destinations;
+	// 0 = DefaultPerRelay.
+	PerRelay int
 }
 
 // Worker moves due recipients through a Transport: it claims them with a
@@ -112,6 +120,7 @@ type Worker struct {
 	interval  time.Duration
 	slots     chan struct{}
 	perDest   int
+	perRelay  int
 	destOf    func(string) string
 	lease     time.Duration
 	reporter  Reporter
@@ -138,6 +147,9 @@ func NewWorker(st store.Queue, t Transport, clk clock.Clock, log *slog.Logger, w
 	if o.PerDestination <= 0 {
 		o.PerDestination = DefaultPerDestination
 	}
+	if o.PerRelay <= 0 {
+		o.PerRelay = DefaultPerRelay
+	}
 	if o.DestinationRate == 0 {
 		o.DestinationRate = DefaultDestinationRate
 	}
@@ -145,7 +157,7 @@ func NewWorker(st store.Queue, t Transport, clk clock.Clock, log *slog.Logger, w
 		o.Lease = Lease
 	}
 	return &Worker{st: st, transport: t, clock: clk, log: log, wake: wake, interval: time.Second,
-		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, destOf: o.Destination, lease: o.Lease, reporter: o.Reporter,
+		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, perRelay: o.PerRelay, destOf: o.Destination, lease: o.Lease, reporter: o.Reporter,
 		rate: o.DestinationRate, unlimited: o.Unlimited, limiters: map[string]*rate.Limiter{}, failures: map[string]int{}, resting: map[string]time.Time{},
 		active: map[string]int{}, pending: map[string][]*job{}, outcomes: newOutcomeWriter(st)}
 }
@@ -223,7 +235,11 @@ func (w *Worker) RunOnce(ctx context.Context, limit int) (int, error) {
 // startOrPark starts j if its destination has room, else parks it.
 func (w *Worker) startOrPark(ctx context.Context, j *job) {
 	w.mu.Lock()
-	if w.active[j.dest] >= w.perDest {
+	limit := w.perDest
+	if w.unlimited != nil && w.unlimited(j.dest) {
+		limit = w.perRelay
+	}
+	if w.active[j.dest] >= limit {
 		w.pending[j.dest] = append(w.pending[j.dest], j)
 		w.mu.Unlock()
 		return
