@@ -41,6 +41,7 @@ import (
 	"github.com/sesame-email/sesame/internal/queue"
 	"github.com/sesame-email/sesame/internal/sealer"
 	"github.com/sesame-email/sesame/internal/sesapi"
+	"github.com/sesame-email/sesame/internal/simulator"
 	"github.com/sesame-email/sesame/internal/smtpd"
 	"github.com/sesame-email/sesame/internal/sns"
 	"github.com/sesame-email/sesame/internal/store"
@@ -377,7 +378,7 @@ func (a *App) startDelivery(ctx context.Context) {
 		Relay: a.cfg.Relay, RelayUser: a.cfg.RelayUser, RelayPassword: a.cfg.RelayPassword,
 		MaxAge: a.cfg.MaxQueueAge, Clock: a.clock, Logger: a.log.With("svc", "mta"),
 	})
-	sim := &mta.Simulator{Domains: []string{"simulator." + a.cfg.DomainName(), "simulator.amazonses.com"}, Next: smtpT}
+	sim := &mta.Simulator{Domains: simulator.Domains(a.cfg.DomainName()), Next: smtpT}
 	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(),
 		mta.WorkerOptions{Destination: smtpT.Destination, Reporter: a.feedback, Lease: a.cfg.DeliveryLease,
 			DestinationRate: a.cfg.DestinationRate, Unlimited: smtpT.Pinned})
@@ -445,7 +446,7 @@ func (a *App) startDevCapture(ctx context.Context) error {
 		lookupOwn = own.LookupTXT
 	}
 	capture := &mta.Capture{Lookup: mta.DevLookup(a.cfg.DomainName(), lookupOwn, lookupOther)}
-	sim := &mta.Simulator{Domains: []string{"simulator." + a.cfg.DomainName(), "simulator.amazonses.com"}, Next: capture}
+	sim := &mta.Simulator{Domains: simulator.Domains(a.cfg.DomainName()), Next: capture}
 	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{Reporter: a.feedback, Lease: a.cfg.DeliveryLease, DestinationRate: -1})
 	a.wg.Add(1)
 	go func() {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/sesame-email/sesame/internal/simulator"
 	"html/template"
 	"log/slog"
 	"net"
@@ -111,6 +112,5 @@ func (a *App) publicURL() string {
 
 // isSimulator reports mailbox-simulator addresses.
 func (a *App) isSimulator(addr string) bool {
-	d := strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
-	return d == "simulator."+a.cfg.DomainName() || d == "simulator.amazonses.com"
+	return simulator.Is(addr, a.cfg.DomainName())
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sesame-email/sesame/internal/simulator"
 	"github.com/sesame-email/sesame/internal/store"
 )
 
@@ -18,7 +19,7 @@ func SimulatorComplaint(msg store.Message, rcpt string, now time.Time) []byte {
 		headers = headers[:i+2]
 	}
 	var s strings.Builder
-	fmt.Fprintf(&s, "From: complaints@simulator.amazonses.com\r\nTo: %s\r\nSubject: complaint about message %s\r\n", msg.MailFrom, msg.ID)
+	fmt.Fprintf(&s, "From: complaints@"+simulator.AmazonDomain+"\r\nTo: %s\r\nSubject: complaint about message %s\r\n", msg.MailFrom, msg.ID)
 	fmt.Fprintf(&s, "Date: %s\r\nMIME-Version: 1.0\r\n", now.Format(time.RFC1123Z))
 	fmt.Fprintf(&s, "Content-Type: multipart/report; report-type=feedback-report; boundary=%q\r\n\r\n", b)
 	fmt.Fprintf(&s, "--%s\r\nContent-Type: text/plain\r\n\r\nThis is an abuse report from the mailbox simulator.\r\n", b)

@@ -27,6 +27,7 @@ import (
 	"github.com/sesame-email/sesame/internal/identity"
 	"github.com/sesame-email/sesame/internal/ids"
 	"github.com/sesame-email/sesame/internal/queue"
+	"github.com/sesame-email/sesame/internal/simulator"
 	"github.com/sesame-email/sesame/internal/store"
 	"github.com/sesame-email/sesame/internal/suppression"
 )
@@ -120,8 +121,7 @@ func New(cfg Config) *Service {
 // IsSimulator reports whether addr is a mailbox simulator address: at
 // simulator.D or SES's own simulator.amazonses.com (reference §6).
 func (s *Service) IsSimulator(addr string) bool {
-	d := strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
-	return d == "simulator."+s.cfg.ServiceDomain || d == "simulator.amazonses.com"
+	return simulator.Is(addr, s.cfg.ServiceDomain)
 }
 
 // limiter returns the send-rate limiter of (account, region).
