@@ -189,6 +189,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		VerifyURL: func() string { return "http://" + a.HTTPAddr() + "/verify" },
 	})
 	a.queue = queue.New(a.store, queue.Options{Logger: a.log.With("svc", "queue")})
+	a.outbox.clock, a.outbox.domain, a.outbox.accept = a.clock, cfg.DomainName(), a.queue.Accept
 	a.suppression = suppression.New(a.store, a.clock)
 	a.configSets = configsets.New(a.store, a.clock)
 	signKey, certPEM, err := certs.LoadSigning(cfg.DataDir, cfg.DomainName())

@@ -3,39 +3,68 @@ package app
 import (
 	"context"
 	"fmt"
-	"github.com/sesame-email/sesame/internal/simulator"
 	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/sesame-email/sesame/internal/clock"
 	"github.com/sesame-email/sesame/internal/identity"
+	"github.com/sesame-email/sesame/internal/ids"
+	"github.com/sesame-email/sesame/internal/simulator"
 	"github.com/sesame-email/sesame/internal/store"
 )
 
-// VerificationMail is an address-verification mail that sesame could not
-// send yet (the sending path arrives with the sending issue): it is kept
-// here and logged, so an operator or a test can follow the link.
+// VerificationMail is an address-verification mail sesame sent; the last
+// ones are kept so an operator (or a test) can follow the link.
 type VerificationMail struct {
 	To   string
 	Link string
 }
 
-// outbox keeps captured verification mails.
+// outbox sends address-verification mail through the queue, like any
+// other message but from sesame itself: From no-reply@R.D, the null
+// envelope sender (it is not the account's sending), unsigned.
 type outbox struct {
-	mu    sync.Mutex
-	mails []VerificationMail
-	log   *slog.Logger
+	mu     sync.Mutex
+	mails  []VerificationMail
+	log    *slog.Logger
+	clock  clock.Clock
+	domain string
+	accept func(ctx context.Context, msg store.Message, rcpts []store.Recipient) error
 }
 
-// SendVerification implements identity.Mailer by capturing the mail.
+// SendVerification implements identity.Mailer.
 func (o *outbox) SendVerification(ctx context.Context, id store.Identity, link string) error {
 	o.mu.Lock()
+	if len(o.mails) >= 1000 {
+		o.mails = o.mails[1:]
+	}
 	o.mails = append(o.mails, VerificationMail{To: id.Name, Link: link})
 	o.mu.Unlock()
-	o.log.Info("verification mail captured (not sent)", "to", id.Name, "link", link)
+	if o.accept == nil {
+		o.log.Info("verification mail kept, not sent", "to", id.Name, "link", link)
+		return nil
+	}
+	now := o.clock.Now().UTC()
+	mid := ids.MessageID(id.Region, now)
+	host := id.Region + "." + o.domain
+	body := fmt.Sprintf("From: sesame <no-reply@%s>\r\nTo: %s\r\nSubject: Email Address Verification Request in region %s\r\n"+
+		"Date: %s\r\nMessage-ID: <%s@%s>\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
+		"Someone asked to send email from %s through sesame, in region %s.\r\n\r\nTo confirm, open this link within 24 hours:\r\n\r\n%s\r\n\r\n"+
+		"If you did not ask for this, ignore this message: nothing is sent from your address unless it is confirmed.\r\n",
+		host, id.Name, id.Region, now.Format(time.RFC1123Z), mid, host, id.Name, id.Region, link)
+	dom := strings.ToLower(id.Name[strings.LastIndexByte(id.Name, '@')+1:])
+	msg := store.Message{ID: mid, AccountID: id.AccountID, Region: id.Region, MailFrom: "", From: "no-reply@" + host,
+		Subject: "Email Address Verification Request", CreatedAt: now, Data: []byte(body)}
+	rcpt := store.Recipient{MessageID: mid, Address: id.Name, Domain: dom, State: store.RcptQueued, NextAttempt: now, UpdatedAt: now}
+	if err := o.accept(ctx, msg, []store.Recipient{rcpt}); err != nil {
+		return fmt.Errorf("app: verification mail: %w", err)
+	}
+	o.log.Info("verification mail queued", "to", id.Name, "message", mid)
 	return nil
 }
 

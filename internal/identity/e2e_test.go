@@ -349,6 +349,15 @@ func TestEmailIdentityAndInheritance(t *testing.T) {
 	if len(mails) != 1 || mails[0].To != "ann@solo.example" {
 		t.Fatalf("verification mails: %+v", mails)
 	}
+	// The mail itself is queued for delivery, from sesame, with the link.
+	msgs, err := env.Admin(nil).Messages(ctx, 10)
+	if err != nil || len(msgs) != 1 || msgs[0].From != "no-reply@us-east-1.sesame.localhost" || msgs[0].MailFrom != "" {
+		t.Fatalf("queued verification mail: %+v, %v", msgs, err)
+	}
+	if m, err := env.Admin(nil).Message(ctx, msgs[0].MessageId); err != nil || !strings.Contains(string(m.Raw), mails[0].Link) ||
+		len(m.Recipients) != 1 || m.Recipients[0].Address != "ann@solo.example" {
+		t.Errorf("verification mail content: %v", err)
+	}
 	// A forged token is refused; the real link verifies.
 	u, _ := url.Parse(mails[0].Link)
 	q := u.Query()
