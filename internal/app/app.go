@@ -349,6 +349,11 @@ func (a *App) Start(ctx context.Context) error {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		a.janitor(ctx)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
 		a.identities.Run(ctx, a.checkInterval)
 	}()
 	if a.cfg.Dev {

@@ -40,6 +40,7 @@ type Config struct {
 	Transports      []string      // "domain=host:port" pins; "*" for every domain
 	Dev             bool          // capture outgoing mail instead of delivering it
 	MaxQueueAge     time.Duration // bounce a message still undelivered after this
+	Retention       time.Duration // keep finished messages this long
 	DeliveryLease   time.Duration // how long a node holds claimed recipients before others may retry them
 	Hostname        string        // name used in SMTP greetings and EHLO
 	DestinationRate float64       // messages per second to one destination domain (0 = default 50, negative = no cap)
@@ -64,6 +65,7 @@ func Default() Config {
 		Domain:      "sesame.localhost",
 		Regions:     []string{"us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"},
 		MaxQueueAge: 14 * time.Hour,
+		Retention:   14 * 24 * time.Hour,
 		// DeliveryLease matches mta.Lease.
 		DeliveryLease: 15 * time.Minute,
 		Hostname:      host,
@@ -117,6 +119,7 @@ func options() []option {
 		s("relay-password", "AUTH password for --relay", func(c *Config) *string { return &c.RelayPassword }),
 		{name: "transport", kind: kRepeat, help: "domain=host:port to pin a destination (repeatable; * for every domain)", list: func(c *Config) *[]string { return &c.Transports }},
 		{name: "dev", kind: kBool, help: "capture outgoing mail instead of delivering it", b: func(c *Config) *bool { return &c.Dev }},
+		{name: "retention", kind: kDuration, help: "how long finished messages (all recipients delivered, bounced or expired) are kept; bounces can be matched to them for as long", d: func(c *Config) *time.Duration { return &c.Retention }},
 		{name: "max-queue-age", kind: kDuration, help: "bounce messages still undelivered after this long", d: func(c *Config) *time.Duration { return &c.MaxQueueAge }},
 		{name: "destination-rate", kind: kFloat, help: "messages per second to one destination domain's MX hosts (0 = 50; negative = no cap; --relay and --transport pins are never capped)", f: func(c *Config) *float64 { return &c.DestinationRate }},
 		{name: "delivery-lease", kind: kDuration, help: "how long a node holds the recipients it claims for delivery; if it dies, another node retries them after this", d: func(c *Config) *time.Duration { return &c.DeliveryLease }},
@@ -380,6 +383,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxQueueAge <= 0 {
 		bad("max-queue-age must be positive")
+	}
+	if c.Retention < time.Hour {
+		bad("retention must be at least 1h")
 	}
 	if c.DeliveryLease < time.Second {
 		bad("delivery-lease must be at least 1s")

@@ -90,7 +90,11 @@ type Queue interface {
 	// in one of the from states to state `to`, due at next; it returns how
 	// many changed.
 	MoveRecipients(ctx context.Context, messageID string, from []RecipientState, to RecipientState, next time.Time) (int, error)
-	// DeleteMessage removes a message and its recipients.
+	// PruneMessages removes up to limit messages created before t whose
+	// recipients are all final (delivered, bounced, expired, captured), and
+	// returns how many it removed (retention).
+	PruneMessages(ctx context.Context, before time.Time, limit int) (int, error)
+		// DeleteMessage removes a message and its recipients.
 	DeleteMessage(ctx context.Context, id string) error
 	// SendStats returns the 15-minute buckets since t, oldest first.
 	SendStats(ctx context.Context, accountID, region string, since time.Time) ([]StatBucket, error)

@@ -223,6 +223,7 @@ var migrations = []string{
 	);
 	CREATE INDEX notifications_due ON notifications(next_attempt) WHERE state = 'pending';
 	CREATE INDEX notifications_account ON notifications(account_id, region, created_at);`,
+	`CREATE INDEX messages_created ON messages(created_at);`,
 }
 
 // migrate applies missing migrations while holding an advisory lock, so

@@ -243,6 +243,17 @@ func (s *Store) MoveRecipients(ctx context.Context, messageID string, from []sto
 	return int(tag.RowsAffected()), nil
 }
 
+// PruneMessages implements store.Queue.
+func (s *Store) PruneMessages(ctx context.Context, before time.Time, limit int) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM messages WHERE id IN (SELECT m.id FROM messages m WHERE m.created_at < $1
+			AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state IN ('queued', 'deferred', 'held'))
+			ORDER BY m.created_at LIMIT $2)`, ms(before), limit)
+	if err != nil {
+		return 0, classify(err, "prune messages")
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // DeleteMessage implements store.Queue.
 func (s *Store) DeleteMessage(ctx context.Context, id string) error {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM messages WHERE id = $1`, id)

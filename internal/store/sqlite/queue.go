@@ -277,6 +277,18 @@ func (s *Store) MoveRecipients(ctx context.Context, messageID string, from []sto
 	return int(n), classify(err, "move recipients")
 }
 
+// PruneMessages implements store.Queue.
+func (s *Store) PruneMessages(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := s.exec(ctx, `DELETE FROM messages WHERE id IN (SELECT m.id FROM messages m WHERE m.created_at < ?
+			AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state IN ('queued', 'deferred', 'held'))
+			ORDER BY m.created_at LIMIT ?)`, ms(before), limit)
+	if err != nil {
+		return 0, classify(err, "prune messages")
+	}
+	n, err := res.RowsAffected()
+	return int(n), classify(err, "prune messages")
+}
+
 // DeleteMessage implements store.Queue.
 func (s *Store) DeleteMessage(ctx context.Context, id string) error {
 	res, err := s.exec(ctx, `DELETE FROM messages WHERE id = ?`, id)

@@ -217,6 +217,7 @@ var migrations = []string{
 	);
 	CREATE INDEX notifications_due ON notifications(state, next_attempt);
 	CREATE INDEX notifications_account ON notifications(account_id, region, created_at);`,
+	`CREATE INDEX messages_created ON messages(created_at);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -127,6 +127,29 @@ func testQueue(t *testing.T, s store.Store) {
 	if err := s.DeleteMessage(ctx, "notice"); err != nil {
 		t.Fatal(err)
 	}
+	// Retention: only old messages whose recipients are all final go.
+	old1, old2 := msg("old1", t0.Add(-48*time.Hour)), msg("old2", t0.Add(-47*time.Hour))
+	if err := s.Enqueue(ctx, []store.Message{old1, old2}, [][]store.Recipient{
+		{rcpt("old1", "a@example.org", store.RcptDelivered, t0), rcpt("old1", "b@example.org", store.RcptBounced, t0)},
+		{rcpt("old2", "a@example.org", store.RcptDelivered, t0), rcpt("old2", "b@example.org", store.RcptDeferred, t0)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PruneMessages(ctx, t0.Add(-24*time.Hour), 100); err != nil || n != 1 {
+		t.Errorf("prune removed %d, %v; want only old1", n, err)
+	}
+	if _, err := s.GetMessage(ctx, "old1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("old1 after prune: %v", err)
+	}
+	if rs, _ := s.Recipients(ctx, "old1"); len(rs) != 0 {
+		t.Errorf("recipients of a pruned message remain: %+v", rs)
+	}
+	if _, err := s.GetMessage(ctx, "old2"); err != nil {
+		t.Errorf("old2 (one recipient pending) was pruned: %v", err)
+	}
+	if err := s.DeleteMessage(ctx, "old2"); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteMessage(ctx, "m2"); err != nil {
 		t.Fatal(err)
 	}
