@@ -94,7 +94,7 @@ type Queue interface {
 	// recipients are all final (delivered, bounced, expired, captured), and
 	// returns how many it removed (retention).
 	PruneMessages(ctx context.Context, before time.Time, limit int) (int, error)
-		// DeleteMessage removes a message and its recipients.
+	// DeleteMessage removes a message and its recipients.
 	DeleteMessage(ctx context.Context, id string) error
 	// SendStats returns the 15-minute buckets since t, oldest first.
 	SendStats(ctx context.Context, accountID, region string, since time.Time) ([]StatBucket, error)
