@@ -81,7 +81,12 @@ func (s *session) close() {
 	s.conn.Close()
 }
 
-// take returns an idle session to addr that still answers RSET.
+// freshSession is how recently a kept session must have been used to be
+// reused without an RSET round trip first.
+const freshSession = 2 * time.Second
+
+// take returns an idle session to addr: one used in the last freshSession
+// as is, an older one if it still answers RSET.
 func (t *SMTPTransport) take(addr string) *session {
 	for {
 		t.mu.Lock()
@@ -93,7 +98,14 @@ func (t *SMTPTransport) take(addr string) *session {
 		s := list[len(list)-1]
 		t.idle[addr] = list[:len(list)-1]
 		t.mu.Unlock()
-		if time.Since(s.used) < idleTimeout {
+		idle := time.Since(s.used)
+		if idle < freshSession {
+			// Just used: a completed transaction leaves the session ready
+			// for MAIL (RFC 5321 §4.1.4), and a session that died meanwhile
+			// fails at MAIL, which deliverTo answers by dialling again.
+			return s
+		}
+		if idle < idleTimeout {
 			s.conn.SetDeadline(time.Now().Add(t.o.Timeout))
 			if s.c.Reset() == nil {
 				return s
@@ -479,7 +491,10 @@ func (t *SMTPTransport) transaction(s *session, msg store.Message, group []store
 		return all(group, store.RcptBounced, "553 5.6.7 the receiving server does not support SMTPUTF8, needed for the sender address"), true, nil
 	}
 	if err := client.Mail(msg.MailFrom, &smtp.MailOptions{Size: int64(len(msg.Data)), UTF8: needUTF8 && utf8OK}); err != nil {
-		return smtpFailure(group, err, tlsNote), isSMTPError(err), nil
+		if !isSMTPError(err) {
+			return nil, false, fmt.Errorf("MAIL: %w", err) // the session is gone: try afresh
+		}
+		return smtpFailure(group, err, tlsNote), true, nil
 	}
 	out := make([]Result, len(group))
 	var accepted []int

@@ -356,3 +356,69 @@ func TestEightBitAndSMTPUTF8(t *testing.T) {
 		t.Errorf("receiver saw %q", got)
 	}
 }
+
+// TestReuseOfDroppedSession: a receiver that hangs up after each message;
+// the kept session is dead at the next MAIL, and the message goes over a
+// new connection instead of being deferred.
+func TestReuseOfDroppedSession(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	conns, msgs := 0, 0
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns++
+			mu.Unlock()
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				c.Write([]byte("220 x ESMTP\r\n"))
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
+					case strings.HasPrefix(cmd, "EHLO"):
+						c.Write([]byte("250-x\r\n250 8BITMIME\r\n"))
+					case cmd == "DATA":
+						c.Write([]byte("354 go ahead\r\n"))
+						for {
+							l, err := br.ReadString('\n')
+							if err != nil || l == ".\r\n" {
+								break
+							}
+						}
+						mu.Lock()
+						msgs++
+						mu.Unlock()
+						c.Write([]byte("250 2.0.0 queued\r\n"))
+						return // hang up without QUIT
+					default:
+						c.Write([]byte("250 ok\r\n"))
+					}
+				}
+			}()
+		}
+	}()
+	f := newFixture(t, func(o *SMTPOptions) { o.Transports = map[string]string{"*": ln.Addr().String()} })
+	for i := range 3 {
+		m, rs := message(f.clk.Now(), fmt.Sprintf("u%d@drop.example", i))
+		if res := f.t.Deliver(context.Background(), m, rs); res[0].State != store.RcptDelivered {
+			t.Fatalf("message %d: %+v", i, res[0])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if msgs != 3 || conns != 3 {
+		t.Errorf("%d messages over %d connections, want 3 and 3", msgs, conns)
+	}
+}
