@@ -1,22 +1,28 @@
-// Command e2e is sesame's end-to-end load test: it builds and starts a
-// real `sesame serve` on loopback, verifies a domain through a small DNS
-// server of its own (sesame's --resolver), sends N messages through the
-// SESv2 API from C concurrent senders, lets sesame DKIM-sign (RSA-2048),
-// queue durably and deliver them over SMTP to a loopback sink (--transport),
-// and reports messages per second from the first send to the last arrival,
-// with sesame's CPU time.
+// Command e2e is sesame's end-to-end load test. It builds and starts a real
+// `sesame serve` on loopback, verifies a domain through a small DNS server
+// of its own (sesame's --resolver), sends N messages from C concurrent
+// senders through the SESv2 API (and, with -smtp, through SMTP submission
+// with STARTTLS and AUTH), lets sesame DKIM-sign (RSA-2048), queue durably
+// and deliver them over SMTP to a loopback sink (--transport), and reports
+// messages per second from the first send to the last arrival, CPU per
+// 1,000 messages and acceptance latency. A sample of what arrived is
+// checked to carry a valid DKIM signature.
 //
-// It runs three set-ups in one invocation: one node on SQLite, then one
-// and two nodes on PostgreSQL (a throw-away cluster from the machine's
-// PostgreSQL, fsync on, started by package pgtest; -postgres=false skips
-// them). With two nodes the senders alternate between the nodes' APIs and
-// both nodes deliver.
+// With -anchor it first measures the alternative in the same invocation:
+// Postfix with OpenDKIM as a milter (RSA-2048, relaxed/relaxed), loaded by
+// Postfix's smtp-source, relaying to the same sink; every sesame figure
+// is then also given as a ratio to it. bench/run runs it that way.
+//
+// With -postgres (the default when PostgreSQL is installed) it also runs
+// one and two nodes on a throw-away PostgreSQL cluster (fsync on).
 //
 //	go run ./bench/e2e -n 5000 -size 4000 -conc 32
+//	bench/run --n 20000 --size 4000 --conc 50
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -36,34 +42,67 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/miekg/dns"
 
 	"github.com/sesame-email/sesame/internal/apiclient"
 	"github.com/sesame-email/sesame/internal/credfile"
+	"github.com/sesame-email/sesame/internal/dkim"
 	"github.com/sesame-email/sesame/internal/pgtest"
+	"github.com/sesame-email/sesame/internal/sigv4"
 )
 
+type options struct {
+	n, size, conc int
+	keep          bool
+	out           string
+	postgres      bool
+	rate          float64
+	openssl       string // auto, on, off
+	anchor        bool
+	smtp          bool
+}
+
 func main() {
-	n := flag.Int("n", 2000, "messages to send")
-	size := flag.Int("size", 4000, "approximate message size in bytes")
-	conc := flag.Int("conc", 32, "concurrent API senders")
-	keep := flag.Bool("keep", false, "keep the temporary data dir")
-	out := flag.String("json", "", "also write the results as JSON to this file")
-	pg := flag.Bool("postgres", true, "also run on PostgreSQL with one and two nodes (needs PostgreSQL installed)")
-	rate := flag.Float64("rate", 0, "send at this many messages per second in all (open loop; 0 = as fast as the senders go), to measure latency below saturation")
-	openssl := flag.Bool("openssl", false, "build sesame with -tags openssl (DKIM RSA signing through libcrypto; needs libssl-dev)")
+	var o options
+	flag.IntVar(&o.n, "n", 2000, "messages to send")
+	flag.IntVar(&o.size, "size", 4000, "approximate message size in bytes")
+	flag.IntVar(&o.conc, "conc", 32, "concurrent senders (API clients or SMTP sessions)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data dir")
+	flag.StringVar(&o.out, "json", "", "also write the results as JSON to this file")
+	flag.BoolVar(&o.postgres, "postgres", pgtest.BinDir() != "", "also run on PostgreSQL with one and two nodes (needs PostgreSQL installed)")
+	flag.Float64Var(&o.rate, "rate", 0, "send at this many messages per second in all (open loop; 0 = as fast as the senders go), to measure latency below saturation")
+	flag.StringVar(&o.openssl, "openssl", "off", "also measure sesame built with -tags openssl (DKIM RSA through libcrypto): on, off, or auto (when libssl-dev is installed)")
+	flag.BoolVar(&o.anchor, "anchor", false, "first measure Postfix + OpenDKIM the same way (needs root; installs postfix and opendkim when missing)")
+	flag.BoolVar(&o.smtp, "smtp", false, "also load sesame through SMTP submission (STARTTLS + AUTH PLAIN)")
 	flag.Parse()
-	if err := run(*n, *size, *conc, *keep, *out, *pg, *rate, *openssl); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
 }
 
-// sink counts messages delivered to it.
+// sink counts messages delivered to it and keeps the first one.
 type sink struct {
 	count atomic.Int64
 	last  atomic.Int64 // unix nanos of the last arrival
+	mu    sync.Mutex
+	first []byte
+}
+
+func (s *sink) reset() {
+	s.count.Store(0)
+	s.last.Store(0)
+	s.mu.Lock()
+	s.first = nil
+	s.mu.Unlock()
+}
+
+func (s *sink) sample() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first
 }
 
 func (s *sink) NewSession(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }
@@ -73,7 +112,17 @@ type sinkSession struct{ s *sink }
 func (ss *sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
 func (ss *sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
 func (ss *sinkSession) Data(r io.Reader) error {
-	io.Copy(io.Discard, r)
+	ss.s.mu.Lock()
+	keep := ss.s.first == nil
+	ss.s.mu.Unlock()
+	if keep {
+		b, _ := io.ReadAll(r)
+		ss.s.mu.Lock()
+		ss.s.first = b
+		ss.s.mu.Unlock()
+	} else {
+		io.Copy(io.Discard, r)
+	}
 	ss.s.count.Add(1)
 	ss.s.last.Store(time.Now().UnixNano())
 	return nil
@@ -81,10 +130,13 @@ func (ss *sinkSession) Data(r io.Reader) error {
 func (ss *sinkSession) Reset()        {}
 func (ss *sinkSession) Logout() error { return nil }
 
-// zone is a tiny authoritative DNS server for the customer's records.
+// zone is a tiny authoritative DNS server for the customer's records:
+// CNAMEs (Easy DKIM) and TXT (the anchor's key).
 type zone struct {
-	mu    sync.Mutex
-	cname map[string]string
+	mu     sync.Mutex
+	cname  map[string]string
+	txt    map[string]string
+	sesame string // the DNS address of the sesame node being measured
 }
 
 func (z *zone) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
@@ -92,15 +144,71 @@ func (z *zone) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	m.SetReply(r)
 	m.Authoritative = true
 	q := r.Question[0]
+	name := strings.ToLower(q.Name)
 	z.mu.Lock()
-	target, ok := z.cname[strings.ToLower(q.Name)]
+	target, isCNAME := z.cname[name]
+	txt, isTXT := z.txt[name]
 	z.mu.Unlock()
-	if ok && (q.Qtype == dns.TypeCNAME || q.Qtype == dns.TypeTXT) {
+	switch {
+	case isCNAME && (q.Qtype == dns.TypeCNAME || q.Qtype == dns.TypeTXT):
 		m.Answer = []dns.RR{&dns.CNAME{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: 60}, Target: target}}
-	} else if !ok {
+	case isTXT && q.Qtype == dns.TypeTXT:
+		var parts []string
+		for len(txt) > 255 {
+			parts, txt = append(parts, txt[:255]), txt[255:]
+		}
+		m.Answer = []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 60}, Txt: append(parts, txt)}}
+	case !isCNAME && !isTXT:
 		m.Rcode = dns.RcodeNameError
 	}
 	w.WriteMsg(m)
+}
+
+// lookupTXT resolves a DKIM key as a receiver would: the zone's own TXT,
+// or its CNAME followed to sesame's DNS server.
+func (z *zone) lookupTXT(ctx context.Context, name string) ([]string, error) {
+	fq := dns.Fqdn(strings.ToLower(name))
+	z.mu.Lock()
+	txt, isTXT := z.txt[fq]
+	target, isCNAME := z.cname[fq]
+	server := z.sesame
+	z.mu.Unlock()
+	if isTXT {
+		return []string{txt}, nil
+	}
+	if !isCNAME {
+		return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+	}
+	m := new(dns.Msg)
+	m.SetQuestion(target, dns.TypeTXT)
+	in, err := dns.ExchangeContext(ctx, m, server)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rr := range in.Answer {
+		if t, ok := rr.(*dns.TXT); ok {
+			out = append(out, strings.Join(t.Txt, ""))
+		}
+	}
+	return out, nil
+}
+
+// verifySample reports whether raw carries a valid DKIM signature by domain.
+func (z *zone) verifySample(raw []byte, domain string) bool {
+	if raw == nil {
+		return false
+	}
+	vs, err := dkim.Verify(context.Background(), raw, z.lookupTXT)
+	if err != nil {
+		return false
+	}
+	for _, v := range vs {
+		if v.Err == nil && v.Domain == domain {
+			return true
+		}
+	}
+	return false
 }
 
 func cpuSeconds(pid int) float64 {
@@ -117,28 +225,43 @@ func cpuSeconds(pid int) float64 {
 // setup is one measured configuration.
 type setup struct {
 	name  string
+	bin   string
 	store string // "" = SQLite
 	nodes int
+	smtp  bool // load through SMTP submission instead of the API
 }
 
-func run(n, size, conc int, keep bool, outFile string, withPG bool, rate float64, openssl bool) error {
+func run(o options) error {
 	dir, err := os.MkdirTemp("", "sesame-e2e-")
 	if err != nil {
 		return err
 	}
-	if !keep {
+	if !o.keep {
 		defer os.RemoveAll(dir)
 	}
-	bin := filepath.Join(dir, "sesame")
-	build := []string{"build", "-o", bin}
-	if openssl {
-		build = append(build, "-tags", "openssl")
+	build := func(name string, tags ...string) (string, error) {
+		bin := filepath.Join(dir, name)
+		args := []string{"build", "-o", bin}
+		if len(tags) > 0 {
+			args = append(args, "-tags", strings.Join(tags, ","))
+		}
+		if out, err := exec.Command("go", append(args, "./cmd/sesame")...).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build %v (run from the repository root): %v\n%s", tags, err, out)
+		}
+		return bin, nil
 	}
-	if out, err := exec.Command("go", append(build, "./cmd/sesame")...).CombinedOutput(); err != nil {
-		return fmt.Errorf("build (run from the repository root): %v\n%s", err, out)
+	pure, err := build("sesame")
+	if err != nil {
+		return err
+	}
+	var ssl string
+	if o.openssl == "on" || (o.openssl == "auto" && fileExists("/usr/include/openssl/evp.h")) {
+		if ssl, err = build("sesame-openssl", "openssl"); err != nil {
+			return err
+		}
 	}
 	// The customer's DNS, on loopback.
-	z := &zone{cname: map[string]string{}}
+	z := &zone{cname: map[string]string{}, txt: map[string]string{}}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -146,9 +269,45 @@ func run(n, size, conc int, keep bool, outFile string, withPG bool, rate float64
 	dnsSrv := &dns.Server{PacketConn: pc, Handler: z}
 	go dnsSrv.ActivateAndServe()
 	defer dnsSrv.Shutdown()
+	// One sink for every run.
+	sk := &sink{}
+	srv := smtp.NewServer(sk)
+	srv.Domain = "sink.bench"
+	srv.MaxRecipients = 100
+	srv.MaxMessageBytes = 64 << 20
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
 
-	setups := []setup{{name: "SQLite, 1 node", nodes: 1}}
-	if withPG {
+	pace := "as fast as they go"
+	if o.rate > 0 {
+		pace = fmt.Sprintf("paced at %.0f msgs/s", o.rate)
+	}
+	fmt.Printf("end to end: %d messages of ~%d bytes, %d senders %s, RSA-2048 DKIM, durable queue, SMTP to a loopback sink\n", o.n, o.size, o.conc, pace)
+	var results []map[string]any
+	var base float64
+	if o.anchor {
+		res, err := anchor(filepath.Join(dir, "anchor"), ln.Addr().String(), sk, z, o.n, o.size, o.conc)
+		if err != nil {
+			return fmt.Errorf("anchor: %w", err)
+		}
+		base = res["end_to_end_msgs_per_s"].(float64)
+		results = append(results, res)
+	}
+	setups := []setup{{name: "sesame, SQLite, v2 API, pure-Go RSA", bin: pure, nodes: 1}}
+	if o.smtp {
+		setups = append(setups, setup{name: "sesame, SQLite, SMTP submission, pure-Go RSA", bin: pure, nodes: 1, smtp: true})
+	}
+	if ssl != "" {
+		setups = append(setups, setup{name: "sesame, SQLite, v2 API, OpenSSL RSA", bin: ssl, nodes: 1})
+		if o.smtp {
+			setups = append(setups, setup{name: "sesame, SQLite, SMTP submission, OpenSSL RSA", bin: ssl, nodes: 1, smtp: true})
+		}
+	}
+	if o.postgres {
 		cluster := &pgtest.Cluster{Durable: true}
 		defer cluster.Close()
 		for _, nodes := range []int{1, 2} {
@@ -157,42 +316,69 @@ func run(n, size, conc int, keep bool, outFile string, withPG bool, rate float64
 				return fmt.Errorf("postgres (-postgres=false skips it): %w", err)
 			}
 			defer drop()
-			setups = append(setups, setup{name: fmt.Sprintf("PostgreSQL, %d node%s", nodes, map[bool]string{true: "s"}[nodes > 1]), store: url, nodes: nodes})
+			setups = append(setups, setup{name: fmt.Sprintf("sesame, PostgreSQL, %d node%s, v2 API, pure-Go RSA", nodes, map[bool]string{true: "s"}[nodes > 1]),
+				bin: pure, store: url, nodes: nodes})
 		}
 	}
-	signing := "pure Go"
-	if openssl {
-		signing = "OpenSSL"
-	}
-	pace := "as fast as they go"
-	if rate > 0 {
-		pace = fmt.Sprintf("paced at %.0f msgs/s", rate)
-	}
-	fmt.Printf("sesame end to end: %d messages of ~%d bytes, %d senders %s, RSA-2048 DKIM (%s), durable queue, SMTP to a loopback sink\n", n, size, conc, pace, signing)
-	var results []map[string]any
 	for k, su := range setups {
-		res, err := measure(filepath.Join(dir, fmt.Sprintf("run%d", k)), bin, pc.LocalAddr().String(), z, su, n, size, conc, rate)
+		sk.reset()
+		res, err := measure(filepath.Join(dir, fmt.Sprintf("run%d", k)), pc.LocalAddr().String(), ln.Addr().String(), sk, z, su, o)
 		if err != nil {
 			return fmt.Errorf("%s: %w", su.name, err)
 		}
+		if base > 0 {
+			res["ratio_to_anchor"] = res["end_to_end_msgs_per_s"].(float64) / base
+		}
 		results = append(results, res)
 	}
-	fmt.Printf("  command       %s\n", "go run ./bench/e2e "+strings.Join(os.Args[1:], " "))
-	if outFile != "" {
-		b, _ := json.MarshalIndent(map[string]any{"command": "go run ./bench/e2e " + strings.Join(os.Args[1:], " "), "n": n, "size": size,
-			"concurrency": conc, "runs": results}, "", "  ")
-		if err := os.WriteFile(outFile, b, 0o644); err != nil {
+	command := "go run ./bench/e2e " + strings.Join(os.Args[1:], " ")
+	fmt.Printf("\n%-48s %10s %10s %9s %9s %8s %8s %6s\n", "", "msgs/s", "accepted", "CPU-s/1k", "(process)", "p50 ms", "p99 ms", "DKIM")
+	for _, r := range results {
+		fmt.Printf("%-48s %10.1f %10.1f %9.2f %9s %8s %8s %6v", r["setup"], r["end_to_end_msgs_per_s"], r["accept_msgs_per_s"],
+			r["machine_cpu_s_per_1000"], opt(r, "cpu_s_per_1000_msgs", "%.2f"), opt(r, "accept_p50_ms", "%.1f"), opt(r, "accept_p99_ms", "%.1f"), r["dkim_sample_verified"])
+		if v, ok := r["ratio_to_anchor"]; ok {
+			fmt.Printf("   %.2f× Postfix", v)
+		}
+		fmt.Println()
+	}
+	fmt.Println("msgs/s: first send to last arrival at the sink; CPU-s/1k: the whole machine's CPU (load generator and sink included),")
+	fmt.Println("(process): sesame's own; p50/p99: acceptance latency seen by the sender; DKIM: a delivered sample verifies.")
+	fmt.Printf("command: %s\n", command)
+	if o.out != "" {
+		b, _ := json.MarshalIndent(map[string]any{"command": command, "n": o.n, "size": o.size, "concurrency": o.conc, "rate": o.rate,
+			"date": time.Now().UTC().Format(time.RFC3339), "runs": results}, "", "  ")
+		if err := os.WriteFile(o.out, b, 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// startNode runs `sesame serve` on data and returns its process and API URL.
-func startNode(bin, data, resolver, sinkAddr, store string) (*exec.Cmd, string, error) {
+func opt(r map[string]any, k, f string) string {
+	v, ok := r[k]
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf(f, v)
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func report(res map[string]any) {
+	fmt.Printf("  %s: %.1f msgs/s end to end, %.1f accepted, %.2f machine CPU-s per 1000, DKIM sample %v\n", res["setup"],
+		res["end_to_end_msgs_per_s"], res["accept_msgs_per_s"], res["machine_cpu_s_per_1000"], res["dkim_sample_verified"])
+}
+
+// startNode runs `sesame serve` on data and returns its process, API URL
+// and SMTP submission address ("" unless smtp).
+func startNode(bin, data, resolver, sinkAddr, store string, smtpPort, dnsPort int) (*exec.Cmd, string, error) {
 	cmd := exec.Command(bin, "serve")
+	smtpAddr := "off"
+	if smtpPort > 0 {
+		smtpAddr = fmt.Sprintf("127.0.0.1:%d", smtpPort)
+	}
 	cmd.Env = append(os.Environ(), "SESAME_DATA_DIR="+data, "SESAME_HTTP_ADDR=127.0.0.1:0",
-		"SESAME_SMTP_ADDR=off", "SESAME_SMTPS_ADDR=off", "SESAME_MX_ADDR=127.0.0.1:0", "SESAME_DNS_ADDR=127.0.0.1:0",
+		"SESAME_SMTP_ADDR="+smtpAddr, "SESAME_SMTPS_ADDR=off", "SESAME_MX_ADDR=127.0.0.1:0", fmt.Sprintf("SESAME_DNS_ADDR=127.0.0.1:%d", dnsPort),
 		"SESAME_RESOLVER="+resolver, "SESAME_TRANSPORT=*="+sinkAddr, "SESAME_LOG_LEVEL=warn", "SESAME_STORE="+store)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -213,23 +399,13 @@ func startNode(bin, data, resolver, sinkAddr, store string) (*exec.Cmd, string, 
 	return nil, "", fmt.Errorf("sesame did not start")
 }
 
-// measure starts su's nodes and a fresh sink, verifies bench.example,
-// sends n messages and waits for them at the sink.
-func measure(dir, bin, resolver string, z *zone, su setup, n, size, conc int, rate float64) (map[string]any, error) {
+// measure starts su's nodes, verifies bench.example, sends o.n messages and
+// waits for them at the sink.
+func measure(dir, resolver, sinkAddr string, sk *sink, z *zone, su setup, o options) (map[string]any, error) {
 	ctx := context.Background()
-	sk := &sink{}
-	srv := smtp.NewServer(sk)
-	srv.Domain = "sink.bench"
-	srv.MaxRecipients = 100
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
-
 	var cmds []*exec.Cmd
 	var urls []string
+	var smtpAddrs []string
 	defer func() {
 		for _, c := range cmds {
 			c.Process.Signal(os.Interrupt)
@@ -251,9 +427,25 @@ func measure(dir, bin, resolver string, z *zone, su setup, n, size, conc int, ra
 				return nil, err
 			}
 		}
-		cmd, url, err := startNode(bin, data, resolver, ln.Addr().String(), su.store)
+		dnsPort, err := freePort()
 		if err != nil {
 			return nil, err
+		}
+		smtpPort := 0
+		if su.smtp {
+			if smtpPort, err = freePort(); err != nil {
+				return nil, err
+			}
+			smtpAddrs = append(smtpAddrs, fmt.Sprintf("127.0.0.1:%d", smtpPort))
+		}
+		cmd, url, err := startNode(su.bin, data, resolver, sinkAddr, su.store, smtpPort, dnsPort)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			z.mu.Lock()
+			z.sesame = fmt.Sprintf("127.0.0.1:%d", dnsPort)
+			z.mu.Unlock()
 		}
 		cmds, urls = append(cmds, cmd), append(urls, url)
 	}
@@ -280,7 +472,7 @@ func measure(dir, bin, resolver string, z *zone, su setup, n, size, conc int, ra
 		return nil, fmt.Errorf("verify bench.example: %+v %v", v, err)
 	}
 
-	body := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\n", max(1, size/74))
+	body := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\n", max(1, o.size/74))
 	cpu := func() float64 {
 		var t float64
 		for _, c := range cmds {
@@ -288,30 +480,47 @@ func measure(dir, bin, resolver string, z *zone, su setup, n, size, conc int, ra
 		}
 		return t
 	}
-	cpu0 := cpu()
+	var send func(w, i int) error
+	if su.smtp {
+		pool, err := newSMTPPool(smtpAddrs, creds, o.conc)
+		if err != nil {
+			return nil, err
+		}
+		defer pool.close()
+		send = func(w, i int) error {
+			raw := fmt.Sprintf("From: news@bench.example\r\nTo: user%d@dest%d.example\r\nSubject: benchmark %d\r\nMIME-Version: 1.0\r\n"+
+				"Content-Type: text/plain; charset=utf-8\r\n\r\n%s", i, i%50, i, strings.ReplaceAll(body, "\n", "\r\n"))
+			return pool.send(w, "news@bench.example", fmt.Sprintf("user%d@dest%d.example", i, i%50), raw)
+		}
+	} else {
+		send = func(w, i int) error {
+			_, err := clients[w%len(clients)].SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("news@bench.example"),
+				Destination: &types.Destination{ToAddresses: []string{fmt.Sprintf("user%d@dest%d.example", i, i%50)}},
+				Content: &types.EmailContent{Simple: &types.Message{Subject: &types.Content{Data: aws.String("benchmark " + strconv.Itoa(i))},
+					Body: &types.Body{Text: &types.Content{Data: aws.String(body)}}}}})
+			return err
+		}
+	}
+	cpu0, mcpu0 := cpu(), machineCPU()
 	start := time.Now()
 	var next atomic.Int64
 	var failed atomic.Int64
-	lat := make([]time.Duration, n)
+	lat := make([]time.Duration, o.n)
 	var wg sync.WaitGroup
-	for w := range conc {
+	for w := range o.conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			client := clients[w%len(clients)]
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= n {
+				if i >= o.n {
 					return
 				}
-				if rate > 0 {
-					time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
+				if o.rate > 0 {
+					time.Sleep(time.Until(start.Add(time.Duration(float64(i) / o.rate * float64(time.Second)))))
 				}
 				t0 := time.Now()
-				_, err := client.SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("news@bench.example"),
-					Destination: &types.Destination{ToAddresses: []string{fmt.Sprintf("user%d@dest%d.example", i, i%50)}},
-					Content: &types.EmailContent{Simple: &types.Message{Subject: &types.Content{Data: aws.String("benchmark " + strconv.Itoa(i))},
-						Body: &types.Body{Text: &types.Content{Data: aws.String(body)}}}}})
+				err := send(w, i)
 				lat[i] = time.Since(t0)
 				if err != nil {
 					failed.Add(1)
@@ -321,27 +530,28 @@ func measure(dir, bin, resolver string, z *zone, su setup, n, size, conc int, ra
 	}
 	wg.Wait()
 	accepted := time.Since(start)
-	want := int64(n) - failed.Load()
+	want := int64(o.n) - failed.Load()
 	for sk.count.Load() < want && time.Since(start) < 10*time.Minute {
 		time.Sleep(20 * time.Millisecond)
 	}
-	end := time.Unix(0, sk.last.Load())
-	total := end.Sub(start)
-	used := cpu() - cpu0
+	total := time.Unix(0, sk.last.Load()).Sub(start)
+	used, mused := cpu()-cpu0, machineCPU()-mcpu0
 	p50, p99 := percentile(lat, 0.50), percentile(lat, 0.99)
 	res := map[string]any{
 		"setup": su.name, "nodes": su.nodes, "failed": failed.Load(), "delivered": sk.count.Load(),
-		"accept_msgs_per_s":     float64(n) / accepted.Seconds(),
-		"end_to_end_msgs_per_s": float64(sk.count.Load()) / total.Seconds(),
-		"cpu_s_per_1000_msgs":   used / float64(n) * 1000,
-		"accept_p50_ms":         float64(p50.Microseconds()) / 1000, "accept_p99_ms": float64(p99.Microseconds()) / 1000,
+		"accept_msgs_per_s":      float64(o.n) / accepted.Seconds(),
+		"end_to_end_msgs_per_s":  float64(sk.count.Load()) / total.Seconds(),
+		"cpu_s_per_1000_msgs":    used / float64(o.n) * 1000,
+		"machine_cpu_s_per_1000": mused / float64(o.n) * 1000,
+		"accept_p50_ms":          float64(p50.Microseconds()) / 1000, "accept_p99_ms": float64(p99.Microseconds()) / 1000,
+		"dkim_sample_verified": z.verifySample(sk.sample(), "bench.example"),
 	}
-	fmt.Printf("  %s\n", su.name)
-	fmt.Printf("    accepted    %8.1f msgs/s  (p50 %.1f ms, p99 %.1f ms, %d failed)\n", res["accept_msgs_per_s"], res["accept_p50_ms"], res["accept_p99_ms"], failed.Load())
-	fmt.Printf("    end to end  %8.1f msgs/s  (%d delivered in %s)\n", res["end_to_end_msgs_per_s"], sk.count.Load(), total.Round(time.Millisecond))
-	fmt.Printf("    sesame CPU  %8.2f s per 1000 messages (PostgreSQL's own CPU not included)\n", res["cpu_s_per_1000_msgs"])
+	report(res)
 	if sk.count.Load() < want {
 		return res, fmt.Errorf("only %d of %d messages arrived", sk.count.Load(), want)
+	}
+	if failed.Load() > 0 {
+		return res, fmt.Errorf("%d sends failed", failed.Load())
 	}
 	return res, nil
 }
@@ -353,4 +563,53 @@ func percentile(d []time.Duration, p float64) time.Duration {
 		return 0
 	}
 	return s[int(p*float64(len(s)-1))]
+}
+
+// smtpPool is one authenticated SMTP submission session per sender, each
+// reused for every message it sends (as smtp-source -d does).
+type smtpPool struct {
+	clients []*smtp.Client
+}
+
+func newSMTPPool(addrs []string, creds credfile.Credentials, n int) (*smtpPool, error) {
+	p := &smtpPool{}
+	pw := sigv4.SMTPPassword(creds.SecretAccessKey, "us-east-1")
+	for i := range n {
+		c, err := smtp.DialStartTLS(addrs[i%len(addrs)], &tls.Config{InsecureSkipVerify: true}) // sesame's self-signed certificate
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		if err := c.Auth(sasl.NewPlainClient("", creds.AccessKeyID, pw)); err != nil {
+			c.Close()
+			p.close()
+			return nil, fmt.Errorf("AUTH: %w", err)
+		}
+		p.clients = append(p.clients, c)
+	}
+	return p, nil
+}
+
+func (p *smtpPool) send(w int, from, to, raw string) error {
+	c := p.clients[w]
+	if err := c.Mail(from, nil); err != nil {
+		return err
+	}
+	if err := c.Rcpt(to, nil); err != nil {
+		return err
+	}
+	wc, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(wc, raw); err != nil {
+		return err
+	}
+	return wc.Close()
+}
+
+func (p *smtpPool) close() {
+	for _, c := range p.clients {
+		c.Quit()
+	}
 }
