@@ -125,6 +125,7 @@ type Worker struct {
 	lease     time.Duration
 	reporter  Reporter
 	outcomes  *outcomeWriter
+	refill    chan struct{} // signalled when the in-memory window has room again
 
 	rate      float64
 	unlimited func(string) bool
@@ -159,7 +160,7 @@ func NewWorker(st store.Queue, t Transport, clk clock.Clock, log *slog.Logger, w
 	return &Worker{st: st, transport: t, clock: clk, log: log, wake: wake, interval: time.Second,
 		slots: make(chan struct{}, o.Concurrency), perDest: o.PerDestination, perRelay: o.PerRelay, destOf: o.Destination, lease: o.Lease, reporter: o.Reporter,
 		rate: o.DestinationRate, unlimited: o.Unlimited, limiters: map[string]*rate.Limiter{}, failures: map[string]int{}, resting: map[string]time.Time{},
-		active: map[string]int{}, pending: map[string][]*job{}, outcomes: newOutcomeWriter(st)}
+		active: map[string]int{}, pending: map[string][]*job{}, outcomes: newOutcomeWriter(st), refill: make(chan struct{}, 1)}
 }
 
 // Run delivers until ctx ends, then waits for deliveries in flight and
@@ -184,6 +185,7 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-w.wake:
+		case <-w.refill:
 		case <-t.C:
 		}
 	}
@@ -261,6 +263,14 @@ func (w *Worker) startOrPark(ctx context.Context, j *job) {
 		}
 		w.mu.Lock()
 		w.inMemory--
+		if w.inMemory == MaxInMemory/2 {
+			// The window was full and has room again: claim more now rather
+			// than at the next tick.
+			select {
+			case w.refill <- struct{}{}:
+			default:
+			}
+		}
 		if w.active[j.dest]--; w.active[j.dest] <= 0 {
 			delete(w.active, j.dest)
 		}
