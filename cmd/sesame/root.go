@@ -39,7 +39,7 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&g.endpoint, "endpoint", "", "sesame API URL (default: SESAME_ENDPOINT, AWS_ENDPOINT_URL, the data dir's config, or http://127.0.0.1:8080)")
 	pf.StringVar(&g.dataDir, "data-dir", "", "data dir whose saved credentials to use (default: SESAME_DATA_DIR or ./sesame-data)")
 	pf.StringVar(&g.region, "region", "", "region (default: AWS_REGION, the credentials' region, or us-east-1)")
-	root.AddCommand(newServe(), newVersion(), newAccount(g), newKeys(g), newIdentity(g), newDev(g), newSend(g), newQueue(g), newSuppression(g), newAudit(g))
+	root.AddCommand(newServe(), newVersion(), newAccount(g), newKeys(g), newIdentity(g), newDev(g), newSend(g), newQueue(g), newSuppression(g), newAudit(g), newInbound(g))
 	return root
 }
 

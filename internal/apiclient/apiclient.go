@@ -217,3 +217,17 @@ func (c *Client) Notifications(ctx context.Context, topic string, limit int) ([]
 	err := c.Do(ctx, "GET", "/sesame/v1/notifications?"+url.Values{"topic": {topic}, "limit": {strconv.Itoa(limit)}}.Encode(), nil, &out)
 	return out.Notifications, err
 }
+
+// Inbound lists received mail, newest first.
+func (c *Client) Inbound(ctx context.Context, limit int) ([]sesapi.InboundView, error) {
+	var out struct{ Messages []sesapi.InboundView }
+	err := c.Do(ctx, "GET", "/sesame/v1/inbound?limit="+strconv.Itoa(limit), nil, &out)
+	return out.Messages, err
+}
+
+// InboundMessage returns one received message with its bytes.
+func (c *Client) InboundMessage(ctx context.Context, id string) (sesapi.InboundView, error) {
+	var out sesapi.InboundView
+	err := c.Do(ctx, "GET", "/sesame/v1/inbound/"+url.PathEscape(id), nil, &out)
+	return out, err
+}

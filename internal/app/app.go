@@ -37,6 +37,7 @@ import (
 	"github.com/sesame-email/sesame/internal/events"
 	"github.com/sesame-email/sesame/internal/feedback"
 	"github.com/sesame-email/sesame/internal/identity"
+	"github.com/sesame-email/sesame/internal/inbound"
 	"github.com/sesame-email/sesame/internal/mta"
 	"github.com/sesame-email/sesame/internal/queue"
 	"github.com/sesame-email/sesame/internal/sealer"
@@ -79,33 +80,35 @@ type Options struct {
 
 // App is a running (or ready to run) sesame.
 type App struct {
-	cfg         config.Config
-	clock       clock.Clock
-	authClock   clock.Clock
-	log         *slog.Logger
-	out         io.Writer
-	store       store.Store
-	accounts    *account.Service
-	identities  *identity.Service
-	resolver    *dnsx.Client
-	outbox      *outbox
-	dns         *dnsserver.Server
-	queue       *queue.Queue
-	submit      *submit.Service
-	suppression *suppression.Service
-	smtp        *smtpd.Submission
-	mx          *smtpd.MX
-	mxAddr      string
-	configSets  *configsets.Service
-	topics      *sns.Service
-	deliverer   *sns.Deliverer
-	signer      *sns.Signer
-	events      *events.Service
-	feedback    *feedback.Processor
-	smtpAddr    string
-	smtpsAddr   string
-	registry    *prometheus.Registry
-	cancel      context.CancelFunc
+	cfg          config.Config
+	clock        clock.Clock
+	authClock    clock.Clock
+	log          *slog.Logger
+	out          io.Writer
+	store        store.Store
+	accounts     *account.Service
+	identities   *identity.Service
+	resolver     *dnsx.Client
+	outbox       *outbox
+	dns          *dnsserver.Server
+	queue        *queue.Queue
+	submit       *submit.Service
+	suppression  *suppression.Service
+	smtp         *smtpd.Submission
+	mx           *smtpd.MX
+	mxAddr       string
+	configSets   *configsets.Service
+	topics       *sns.Service
+	deliverer    *sns.Deliverer
+	signer       *sns.Signer
+	events       *events.Service
+	feedback     *feedback.Processor
+	receiptRules *inbound.Service
+	receiver     *inbound.Receiver
+	smtpAddr     string
+	smtpsAddr    string
+	registry     *prometheus.Registry
+	cancel       context.CancelFunc
 
 	httpSrv *http.Server
 	httpLn  net.Listener
@@ -205,6 +208,32 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	a.feedback = feedback.New(feedback.Config{Queue: a.store, Suppression: a.suppression, ConfigSets: a.configSets, Events: a.events,
 		IsSimulator: a.isSimulator, Hostname: cfg.Hostname, Identities: a.identities, Enqueue: a.queue.Accept, ServiceDomain: cfg.DomainName(), MaxAge: cfg.MaxQueueAge,
 		Clock: a.clock, Logger: a.log.With("svc", "feedback")})
+	a.receiptRules = inbound.New(a.store, a.clock)
+	a.receiver = inbound.NewReceiver(inbound.ReceiverConfig{Rules: a.receiptRules, Regions: cfg.Regions, Resolver: a.resolver,
+		AccountIDs: func(ctx context.Context) ([]string, error) {
+			accts, err := a.store.ListAccounts(ctx)
+			out := make([]string, len(accts))
+			for i, ac := range accts {
+				out[i] = ac.ID
+			}
+			return out, err
+		},
+		Identity: func(ctx context.Context, accountID, region, name string) (store.Identity, bool, error) {
+			id, err := a.store.GetIdentity(ctx, accountID, region, name)
+			if errors.Is(err, store.ErrNotFound) {
+				return store.Identity{}, false, nil
+			}
+			return id, err == nil, err
+		},
+		Fanout: a.topics.Fanout,
+		Notify: func(ctx context.Context, notes []store.Notification) error {
+			if err := a.store.AddEvents(ctx, nil, notes); err != nil {
+				return err
+			}
+			a.topics.Wake()
+			return nil
+		},
+		Enqueue: a.queue.Accept, DataDir: cfg.DataDir, Hostname: cfg.Hostname, Clock: a.clock, Logger: a.log.With("svc", "inbound")})
 	a.submit = submit.New(submit.Config{Accounts: a.accounts, Identities: a.identities, Queue: a.queue, Suppression: a.suppression, Clock: a.clock,
 		Logger: a.log.With("svc", "submit"), ServiceDomain: cfg.DomainName(), ConfigSets: a.configSets, Events: a.events})
 	a.registry = prometheus.NewRegistry()
@@ -284,6 +313,8 @@ func (a *App) Start(ctx context.Context) error {
 		Templates:     templates.New(a.store, a.clock),
 		Suppression:   a.suppression,
 		ConfigSets:    a.configSets,
+		Inbound:       a.receiptRules,
+		Received:      a.receiver,
 		Events:        a.store,
 		SNS:           a.topics,
 		Queue:         a.queue,

@@ -8,8 +8,8 @@ import (
 // statsKeep is how long events are kept: SES's statistics cover two weeks.
 const statsKeep = 14 * 24 * time.Hour
 
-// janitor removes finished messages past --retention and events past two
-// weeks, once a minute after start and then hourly. Every node may run it:
+// janitor removes finished messages and received mail past --retention
+// and events past two weeks, once a minute after start and then hourly. Every node may run it:
 // both deletions are idempotent.
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTimer(time.Minute)
@@ -39,6 +39,11 @@ func (a *App) Sweep(ctx context.Context) {
 		if n < 1000 {
 			break
 		}
+	}
+	if n, err := a.receiver.Prune(now.Add(-a.cfg.Retention)); err != nil {
+		a.log.Error("janitor: pruning received mail", "err", err)
+	} else if n > 0 {
+		a.log.Info("janitor: received messages removed", "count", n)
 	}
 	if err := a.store.DeleteEventsBefore(ctx, now.Add(-statsKeep)); err != nil {
 		a.log.Error("janitor: pruning events", "err", err)

@@ -2,22 +2,11 @@ package feedback_test
 
 import (
 	"context"
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/smtp"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +15,6 @@ import (
 	sestypes "github.com/aws/aws-sdk-go-v2/service/ses/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go"
 	gosmtp "github.com/emersion/go-smtp"
 
@@ -34,174 +22,11 @@ import (
 	"github.com/sesame-email/sesame/internal/config"
 	"github.com/sesame-email/sesame/internal/sesapi"
 	"github.com/sesame-email/sesame/internal/smtptest"
+	"github.com/sesame-email/sesame/internal/snstest"
 	"github.com/sesame-email/sesame/internal/testenv"
 )
 
 var ctx = context.Background()
-
-// envelope is what an SNS HTTP subscriber receives.
-type envelope struct {
-	Type, MessageId, Token, TopicArn, Subject, Message, SubscribeURL, Timestamp string
-	SignatureVersion, Signature, SigningCertURL, UnsubscribeURL                 string
-}
-
-// verify checks an envelope's signature the way SNS subscribers do,
-// written here from the reference (§8), independently of sesame's code:
-// fetch the certificate at SigningCertURL, rebuild the string to sign,
-// check SHA256withRSA.
-func (e envelope) verify() error {
-	if e.SignatureVersion != "2" {
-		return fmt.Errorf("SignatureVersion %q", e.SignatureVersion)
-	}
-	resp, err := http.Get(e.SigningCertURL)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	pemBytes, _ := io.ReadAll(resp.Body)
-	block, _ := pem.Decode(pemBytes)
-	if block == nil {
-		return errors.New("certificate is not PEM")
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return err
-	}
-	var fields []string
-	if e.Type == "Notification" {
-		fields = []string{"Message", e.Message, "MessageId", e.MessageId}
-		if e.Subject != "" {
-			fields = append(fields, "Subject", e.Subject)
-		}
-		fields = append(fields, "Timestamp", e.Timestamp, "TopicArn", e.TopicArn, "Type", e.Type)
-	} else {
-		fields = []string{"Message", e.Message, "MessageId", e.MessageId, "SubscribeURL", e.SubscribeURL, "Timestamp", e.Timestamp,
-			"Token", e.Token, "TopicArn", e.TopicArn, "Type", e.Type}
-	}
-	var sb strings.Builder
-	for _, f := range fields {
-		sb.WriteString(f + "\n")
-	}
-	sig, err := base64.StdEncoding.DecodeString(e.Signature)
-	if err != nil {
-		return err
-	}
-	sum := sha256.Sum256([]byte(sb.String()))
-	return rsa.VerifyPKCS1v15(cert.PublicKey.(*rsa.PublicKey), crypto.SHA256, sum[:], sig)
-}
-
-// subscriber is an HTTP endpoint that confirms its subscriptions and keeps
-// the notifications whose signature verifies.
-type subscriber struct {
-	*httptest.Server
-	mu       sync.Mutex
-	got      []envelope
-	bad      []string
-	failNext int           // answer 500 to this many notifications
-	hold     chan struct{} // when set, notifications wait for it
-	seen     int
-}
-
-func newSubscriber(t *testing.T) *subscriber {
-	s := &subscriber{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var e envelope
-		if err := json.Unmarshal(body, &e); err != nil {
-			s.mu.Lock()
-			s.bad = append(s.bad, "not JSON: "+string(body))
-			s.mu.Unlock()
-			w.WriteHeader(400)
-			return
-		}
-		if r.Header.Get("x-amz-sns-message-type") != e.Type || r.Header.Get("x-amz-sns-topic-arn") != e.TopicArn {
-			s.mu.Lock()
-			s.bad = append(s.bad, "headers disagree with the body")
-			s.mu.Unlock()
-		}
-		if err := e.verify(); err != nil {
-			s.mu.Lock()
-			s.bad = append(s.bad, "signature: "+err.Error())
-			s.mu.Unlock()
-			w.WriteHeader(400)
-			return
-		}
-		if e.Type == "SubscriptionConfirmation" {
-			resp, err := http.Get(e.SubscribeURL)
-			if err == nil {
-				resp.Body.Close()
-			}
-			return
-		}
-		s.mu.Lock()
-		s.seen++
-		hold := s.hold
-		if s.failNext > 0 {
-			s.failNext--
-			s.mu.Unlock()
-			w.WriteHeader(500)
-			return
-		}
-		s.mu.Unlock()
-		if hold != nil {
-			<-hold
-		}
-		s.mu.Lock()
-		s.got = append(s.got, e)
-		s.mu.Unlock()
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-// messages returns the decoded Message of every notification so far.
-func (s *subscriber) messages(t *testing.T) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.bad) > 0 {
-		t.Fatalf("subscriber saw bad requests: %v", s.bad)
-	}
-	var out []map[string]any
-	for _, e := range s.got {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(e.Message), &m); err != nil {
-			t.Fatalf("Message is not JSON: %q", e.Message)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// waitFor polls cond until it holds or 20 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
-// topic creates a topic with a confirmed HTTP subscription to sub.
-func topic(t *testing.T, env *testenv.Env, name string, sub *subscriber) string {
-	t.Helper()
-	c := env.SNS("", nil)
-	tp, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: tp.TopicArn, Protocol: aws.String("http"), Endpoint: aws.String(sub.URL + "/hook")})
-	if err != nil || aws.ToString(out.SubscriptionArn) != "pending confirmation" {
-		t.Fatalf("subscribe = %v, %v", out, err)
-	}
-	waitFor(t, "the subscription's confirmation", func() bool {
-		l, err := c.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: tp.TopicArn})
-		return err == nil && len(l.Subscriptions) == 1 && strings.HasPrefix(aws.ToString(l.Subscriptions[0].SubscriptionArn), aws.ToString(tp.TopicArn)+":")
-	})
-	return aws.ToString(tp.TopicArn)
-}
 
 func apiCode(err error) string {
 	var ae smithy.APIError
@@ -238,8 +63,8 @@ func TestBouncesAndEventDestination(t *testing.T) {
 		c.Transports = []string{"unknown.test=" + unknown.Addr, "strict.test=" + strict.Addr, "example.com=" + owner.Addr}
 	}})
 	env.VerifyDomain(t, nil, "", "example.com")
-	sub := newSubscriber(t)
-	arn := topic(t, env, "ses-events", sub)
+	sub := snstest.Start(t)
+	arn := snstest.Topic(t, env, "ses-events", sub)
 	v2 := env.SESv2("", nil)
 	if _, err := v2.CreateConfigurationSet(ctx, &sesv2.CreateConfigurationSetInput{ConfigurationSetName: aws.String("marketing")}); err != nil {
 		t.Fatal(err)
@@ -269,8 +94,8 @@ func TestBouncesAndEventDestination(t *testing.T) {
 	id := send(t, env, "marketing", "bounce@simulator.amazonses.com", "gone@unknown.test", "ann@strict.test")
 	bounces := map[string]map[string]any{} // recipient → bounce object
 	var send map[string]any
-	waitFor(t, "three bounced recipients at the webhook", func() bool {
-		for _, m := range sub.messages(t) {
+	snstest.WaitFor(t, "three bounced recipients at the webhook", func() bool {
+		for _, m := range sub.Messages(t) {
 			switch m["eventType"] {
 			case "Bounce":
 				b := m["bounce"].(map[string]any)
@@ -326,7 +151,7 @@ func TestBouncesAndEventDestination(t *testing.T) {
 	}
 	// Feedback forwarding (on by default) mails the sender a DSN per bounce,
 	// from a null envelope sender.
-	waitFor(t, "three forwarded notices", func() bool { return len(owner.Messages()) == 3 })
+	snstest.WaitFor(t, "three forwarded notices", func() bool { return len(owner.Messages()) == 3 })
 	var forwarded string
 	for _, m := range owner.Messages() {
 		if m.From != "" || len(m.To) != 1 || m.To[0] != "ann@example.com" || !strings.Contains(string(m.Data), "report-type=delivery-status") {
@@ -339,7 +164,7 @@ func TestBouncesAndEventDestination(t *testing.T) {
 	}
 	// Every attempt is visible to the operator.
 	var notes []sesapi.NotificationView
-	waitFor(t, "every notification delivered", func() bool {
+	snstest.WaitFor(t, "every notification delivered", func() bool {
 		notes, err = env.Admin(nil).Notifications(ctx, arn, 100)
 		for _, n := range notes {
 			if n.State != "delivered" {
@@ -404,8 +229,8 @@ func TestReportsOverMX(t *testing.T) {
 	sink := smtptest.Start(t, nil)
 	env := testenv.Start(t, testenv.Options{Config: func(c *config.Config) { c.Transports = []string{"remote.test=" + sink.Addr} }})
 	env.VerifyDomain(t, nil, "", "example.com")
-	sub := newSubscriber(t)
-	arn := topic(t, env, "feedback", sub)
+	sub := snstest.Start(t)
+	arn := snstest.Topic(t, env, "feedback", sub)
 	v1 := env.SES("", nil)
 	for _, typ := range []string{"Bounce", "Complaint"} {
 		if _, err := v1.SetIdentityNotificationTopic(ctx, &ses.SetIdentityNotificationTopicInput{Identity: aws.String("example.com"),
@@ -420,7 +245,7 @@ func TestReportsOverMX(t *testing.T) {
 	}
 
 	id := send(t, env, "", "x@remote.test", "y@remote.test")
-	waitFor(t, "delivery to the sink", func() bool { return len(sink.Messages()) == 1 })
+	snstest.WaitFor(t, "delivery to the sink", func() bool { return len(sink.Messages()) == 1 })
 	verp := sink.Messages()[0].From
 	if !strings.HasPrefix(verp, id+"@") {
 		t.Fatalf("envelope sender %q is not the message's VERP address", verp)
@@ -451,8 +276,8 @@ func TestReportsOverMX(t *testing.T) {
 	simID := send(t, env, "", "complaint@simulator.amazonses.com")
 
 	var bounce, complaint, simComplaint map[string]any
-	waitFor(t, "the bounce and both complaints at the webhook", func() bool {
-		for _, m := range sub.messages(t) {
+	snstest.WaitFor(t, "the bounce and both complaints at the webhook", func() bool {
+		for _, m := range sub.Messages(t) {
 			mail := m["mail"].(map[string]any)
 			switch {
 			case m["notificationType"] == "Bounce" && mail["messageId"] == id:
@@ -495,7 +320,7 @@ func TestReportsOverMX(t *testing.T) {
 	}
 	// The next send skips them, with the SES subtype.
 	next := send(t, env, "", "x@remote.test")
-	waitFor(t, "the OnAccountSuppressionList bounce", func() bool {
+	snstest.WaitFor(t, "the OnAccountSuppressionList bounce", func() bool {
 		evs, _ := env.Admin(nil).Events(ctx, next, 10)
 		for _, e := range evs {
 			if e.Type == "Bounce" && strings.Contains(string(e.Event), `"bounceSubType":"OnAccountSuppressionList"`) {
@@ -516,8 +341,8 @@ func TestWebhookRetriesAndSlowSubscriber(t *testing.T) {
 	clk := clock.NewFake(time.Now())
 	env := testenv.Start(t, testenv.Options{Clock: clk, AuthClock: clock.System{}, Config: func(c *config.Config) { c.Dev = true }})
 	env.VerifyDomain(t, nil, "", "example.com")
-	down := newSubscriber(t)
-	arn := topic(t, env, "deliveries", down)
+	down := snstest.Start(t)
+	arn := snstest.Topic(t, env, "deliveries", down)
 	v2 := env.SESv2("", nil)
 	if _, err := v2.CreateConfigurationSet(ctx, &sesv2.CreateConfigurationSetInput{ConfigurationSetName: aws.String("cs")}); err != nil {
 		t.Fatal(err)
@@ -530,9 +355,9 @@ func TestWebhookRetriesAndSlowSubscriber(t *testing.T) {
 	}
 
 	// Down: the first two attempts fail; time moves on; the third lands.
-	down.mu.Lock()
-	down.failNext = 2
-	down.mu.Unlock()
+	down.Mu.Lock()
+	down.FailNext = 2
+	down.Mu.Unlock()
 	id := send(t, env, "cs", "success@simulator.amazonses.com")
 	attempts := func() (int, string) {
 		ns, _ := env.Admin(nil).Notifications(ctx, arn, 10)
@@ -543,18 +368,18 @@ func TestWebhookRetriesAndSlowSubscriber(t *testing.T) {
 		}
 		return 0, ""
 	}
-	waitFor(t, "the first failed attempt", func() bool { n, _ := attempts(); return n == 1 })
+	snstest.WaitFor(t, "the first failed attempt", func() bool { n, _ := attempts(); return n == 1 })
 	if n, st := attempts(); st != "pending 500 Internal Server Error" {
 		t.Errorf("after a failure: %d %q", n, st)
 	}
 	for i := 0; i < 2; i++ {
 		clk.Advance(10 * time.Minute)
-		waitFor(t, "a retry", func() bool { n, _ := attempts(); return n == i+2 })
+		snstest.WaitFor(t, "a retry", func() bool { n, _ := attempts(); return n == i+2 })
 	}
 	if n, st := attempts(); n != 3 || st != "delivered 200 OK" {
 		t.Errorf("after retries: %d %q", n, st)
 	}
-	msgs := down.messages(t)
+	msgs := down.Messages(t)
 	if len(msgs) != 1 || msgs[0]["mail"].(map[string]any)["messageId"] != id {
 		t.Fatalf("subscriber got %v", msgs)
 	}
@@ -562,21 +387,21 @@ func TestWebhookRetriesAndSlowSubscriber(t *testing.T) {
 	// Hanging: the subscriber holds every notification; sends still
 	// complete, and the notifications arrive once it lets go.
 	hold := make(chan struct{})
-	down.mu.Lock()
-	down.hold = hold
-	down.mu.Unlock()
+	down.Mu.Lock()
+	down.Hold = hold
+	down.Mu.Unlock()
 	var sent []string
 	for i := 0; i < 20; i++ {
 		sent = append(sent, send(t, env, "cs", "success@simulator.amazonses.com"))
 	}
-	down.mu.Lock()
-	seen, got := down.seen, len(down.got)
-	down.mu.Unlock()
+	down.Mu.Lock()
+	seen, got := down.Seen, len(down.Got)
+	down.Mu.Unlock()
 	if got != 1 {
 		t.Errorf("notifications completed while the subscriber hangs: %d", got-1)
 	}
 	close(hold)
-	waitFor(t, "all 21 notifications", func() bool { return len(down.messages(t)) == 21 })
+	snstest.WaitFor(t, "all 21 notifications", func() bool { return len(down.Messages(t)) == 21 })
 	t.Logf("20 sends completed while the subscriber held %d requests", seen-3)
 }
 
@@ -603,7 +428,7 @@ func TestSuppressionSettings(t *testing.T) {
 	}
 	// Bounces no longer suppress at the account level…
 	id := send(t, env, "", "a@unknown.test")
-	waitFor(t, "the bounce event", func() bool { evs, _ := env.Admin(nil).Events(ctx, id, 10); return len(evs) > 0 })
+	snstest.WaitFor(t, "the bounce event", func() bool { evs, _ := env.Admin(nil).Events(ctx, id, 10); return len(evs) > 0 })
 	if _, err := v2.GetSuppressedDestination(ctx, &sesv2.GetSuppressedDestinationInput{EmailAddress: aws.String("a@unknown.test")}); apiCode(err) != "NotFoundException" {
 		t.Errorf("a@ suppressed although BOUNCE is off: %v", err)
 	}
@@ -613,7 +438,7 @@ func TestSuppressionSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	id = send(t, env, "strict", "b@unknown.test")
-	waitFor(t, "b@ suppressed", func() bool {
+	snstest.WaitFor(t, "b@ suppressed", func() bool {
 		_, err := v2.GetSuppressedDestination(ctx, &sesv2.GetSuppressedDestinationInput{EmailAddress: aws.String("b@unknown.test")})
 		return err == nil
 	})

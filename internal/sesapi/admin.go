@@ -32,6 +32,8 @@ func (s *Server) routeAdmin() {
 		{"GET /sesame/v1/queue", "QueueSummary", s.adminQueue},
 		{"GET /sesame/v1/events", "ListEvents", s.adminEvents},
 		{"GET /sesame/v1/notifications", "ListNotifications", s.adminNotifications},
+		{"GET /sesame/v1/inbound", "ListReceived", s.adminInboundList},
+		{"GET /sesame/v1/inbound/{id}", "GetReceived", s.adminInboundGet},
 	})
 }
 

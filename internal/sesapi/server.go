@@ -36,6 +36,7 @@ import (
 	"github.com/sesame-email/sesame/internal/configsets"
 	"github.com/sesame-email/sesame/internal/identity"
 	"github.com/sesame-email/sesame/internal/ids"
+	"github.com/sesame-email/sesame/internal/inbound"
 	"github.com/sesame-email/sesame/internal/queue"
 	"github.com/sesame-email/sesame/internal/sigv4"
 	"github.com/sesame-email/sesame/internal/sns"
@@ -72,6 +73,10 @@ type Config struct {
 	ConfigSets *configsets.Service
 	// Events lists recorded events and webhook notifications.
 	Events store.Events
+	// Inbound manages receipt rule sets and filters.
+	Inbound *inbound.Service
+	// Received lists and fetches received mail.
+	Received *inbound.Receiver
 	// SNS manages notification topics and subscriptions.
 	SNS *sns.Service
 	// Queue tells sending statistics.

@@ -39,6 +39,7 @@ func (s *Server) v1Ops() map[string]v1Op {
 	ops["GetSendStatistics"] = s.v1GetSendStatistics
 	s.v1TemplateOps(ops)
 	s.v1ConfigSetOps(ops)
+	s.v1ReceiptOps(ops)
 	return ops
 }
 

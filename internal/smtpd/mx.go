@@ -26,10 +26,17 @@ const MaxMXMessage = 40 << 20
 type MXHandler interface {
 	// CheckRecipient accepts or refuses one RCPT TO. Nothing is accepted
 	// that the handler does not claim: the MX is never an open relay.
-	CheckRecipient(ctx context.Context, remoteIP, rcpt string) error
+	CheckRecipient(ctx context.Context, session MXSession, rcpt string) error
 	// Receive handles one message for its accepted recipients; it returns
 	// only once what it keeps is durable.
 	Receive(ctx context.Context, m MXMessage) error
+}
+
+// MXSession is what is known of the client when it names a recipient.
+type MXSession struct {
+	RemoteIP string
+	Helo     string
+	TLS      bool
 }
 
 // MXMessage is one message received by the MX listener.
@@ -157,7 +164,8 @@ func (s *mxSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if _, err := identity.NormalizeAddress(to); err != nil {
 		return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: fmt.Sprintf("<%s> Invalid recipient address", to)}
 	}
-	if err := s.m.cfg.Handler.CheckRecipient(context.Background(), s.msg.RemoteIP, to); err != nil {
+	_, isTLS := s.conn.TLSConnectionState()
+	if err := s.m.cfg.Handler.CheckRecipient(context.Background(), MXSession{RemoteIP: s.msg.RemoteIP, Helo: s.msg.Helo, TLS: isTLS}, to); err != nil {
 		s.m.cfg.Logger.Info("mx: recipient refused", "remote", s.msg.RemoteIP, "rcpt", to, "err", err)
 		return smtpOr451(err)
 	}
