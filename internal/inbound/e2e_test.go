@@ -196,3 +196,97 @@ func TestReceiptRules(t *testing.T) {
 		t.Errorf("server unwell: %v", err)
 	}
 }
+
+// TestReceiptRuleAPI drives the rest of the v1 receipt API with the SDK.
+func TestReceiptRuleAPI(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	v1 := env.SES("", nil)
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(v1.CreateReceiptRuleSet(ctx, &ses.CreateReceiptRuleSetInput{RuleSetName: aws.String("a")}))
+	if _, err := v1.CreateReceiptRuleSet(ctx, &ses.CreateReceiptRuleSetInput{RuleSetName: aws.String("a")}); !strings.Contains(code(err), "AlreadyExists") {
+		t.Errorf("duplicate set: %v", err)
+	}
+	rule := func(name string) *sestypes.ReceiptRule {
+		return &sestypes.ReceiptRule{Name: aws.String(name), Enabled: true, Actions: []sestypes.ReceiptAction{{StopAction: &sestypes.StopAction{Scope: sestypes.StopScopeRuleSet}}}}
+	}
+	for i, n := range []string{"r1", "r2", "r3"} {
+		in := &ses.CreateReceiptRuleInput{RuleSetName: aws.String("a"), Rule: rule(n)}
+		if i > 0 {
+			in.After = aws.String([]string{"r1", "r2"}[i-1])
+		}
+		must(v1.CreateReceiptRule(ctx, in))
+	}
+	names := func(set string) string {
+		d, err := v1.DescribeReceiptRuleSet(ctx, &ses.DescribeReceiptRuleSetInput{RuleSetName: aws.String(set)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range d.Rules {
+			out = append(out, aws.ToString(r.Name))
+		}
+		return strings.Join(out, ",")
+	}
+	if got := names("a"); got != "r1,r2,r3" {
+		t.Errorf("order %s", got)
+	}
+	must(v1.SetReceiptRulePosition(ctx, &ses.SetReceiptRulePositionInput{RuleSetName: aws.String("a"), RuleName: aws.String("r1"), After: aws.String("r3")}))
+	if got := names("a"); got != "r2,r3,r1" {
+		t.Errorf("after SetReceiptRulePosition: %s", got)
+	}
+	must(v1.ReorderReceiptRuleSet(ctx, &ses.ReorderReceiptRuleSetInput{RuleSetName: aws.String("a"), RuleNames: []string{"r3", "r1", "r2"}}))
+	if got := names("a"); got != "r3,r1,r2" {
+		t.Errorf("after Reorder: %s", got)
+	}
+	if _, err := v1.ReorderReceiptRuleSet(ctx, &ses.ReorderReceiptRuleSetInput{RuleSetName: aws.String("a"), RuleNames: []string{"r3"}}); !strings.Contains(code(err), "InvalidParameterValue") {
+		t.Errorf("partial reorder: %v", err)
+	}
+	upd := rule("r2")
+	upd.Enabled, upd.Recipients = false, []string{"x@a.example"}
+	must(v1.UpdateReceiptRule(ctx, &ses.UpdateReceiptRuleInput{RuleSetName: aws.String("a"), Rule: upd}))
+	got, err := v1.DescribeReceiptRule(ctx, &ses.DescribeReceiptRuleInput{RuleSetName: aws.String("a"), RuleName: aws.String("r2")})
+	if err != nil || got.Rule.Enabled || len(got.Rule.Recipients) != 1 {
+		t.Errorf("describe rule: %+v, %v", got, err)
+	}
+	must(v1.DeleteReceiptRule(ctx, &ses.DeleteReceiptRuleInput{RuleSetName: aws.String("a"), RuleName: aws.String("r2")}))
+	if _, err := v1.DescribeReceiptRule(ctx, &ses.DescribeReceiptRuleInput{RuleSetName: aws.String("a"), RuleName: aws.String("r2")}); !strings.Contains(code(err), "RuleDoesNotExist") {
+		t.Errorf("deleted rule: %v", err)
+	}
+	must(v1.CloneReceiptRuleSet(ctx, &ses.CloneReceiptRuleSetInput{RuleSetName: aws.String("b"), OriginalRuleSetName: aws.String("a")}))
+	if got := names("b"); got != "r3,r1" {
+		t.Errorf("clone: %s", got)
+	}
+	list, err := v1.ListReceiptRuleSets(ctx, &ses.ListReceiptRuleSetsInput{})
+	if err != nil || len(list.RuleSets) != 2 {
+		t.Errorf("list: %+v, %v", list, err)
+	}
+	must(v1.SetActiveReceiptRuleSet(ctx, &ses.SetActiveReceiptRuleSetInput{RuleSetName: aws.String("a")}))
+	if _, err := v1.DeleteReceiptRuleSet(ctx, &ses.DeleteReceiptRuleSetInput{RuleSetName: aws.String("a")}); !strings.Contains(code(err), "CannotDelete") {
+		t.Errorf("deleting the active set: %v", err)
+	}
+	must(v1.DeleteReceiptRuleSet(ctx, &ses.DeleteReceiptRuleSetInput{RuleSetName: aws.String("b")}))
+	if _, err := v1.DescribeReceiptRuleSet(ctx, &ses.DescribeReceiptRuleSetInput{RuleSetName: aws.String("b")}); !strings.Contains(code(err), "RuleSetDoesNotExist") {
+		t.Errorf("deleted set: %v", err)
+	}
+	must(v1.CreateReceiptFilter(ctx, &ses.CreateReceiptFilterInput{Filter: &sestypes.ReceiptFilter{Name: aws.String("f"),
+		IpFilter: &sestypes.ReceiptIpFilter{Policy: sestypes.ReceiptFilterPolicyAllow, Cidr: aws.String("10.0.0.0/8")}}}))
+	if _, err := v1.CreateReceiptFilter(ctx, &ses.CreateReceiptFilterInput{Filter: &sestypes.ReceiptFilter{Name: aws.String("g"),
+		IpFilter: &sestypes.ReceiptIpFilter{Policy: sestypes.ReceiptFilterPolicyBlock, Cidr: aws.String("not-an-ip")}}}); !strings.Contains(code(err), "InvalidParameterValue") {
+		t.Errorf("bad CIDR: %v", err)
+	}
+	fs, err := v1.ListReceiptFilters(ctx, &ses.ListReceiptFiltersInput{})
+	if err != nil || len(fs.Filters) != 1 || aws.ToString(fs.Filters[0].IpFilter.Cidr) != "10.0.0.0/8" {
+		t.Errorf("filters: %+v, %v", fs, err)
+	}
+	must(v1.DeleteReceiptFilter(ctx, &ses.DeleteReceiptFilterInput{FilterName: aws.String("f")}))
+	// Another account sees none of it.
+	other := env.NewAccount(t, "other", "production")
+	if l, err := env.SES("", &other).ListReceiptRuleSets(ctx, &ses.ListReceiptRuleSetsInput{}); err != nil || len(l.RuleSets) != 0 {
+		t.Errorf("other account: %+v, %v", l, err)
+	}
+}
