@@ -61,20 +61,7 @@ func (s *Server) serveSNS(w http.ResponseWriter, c *call) (int, string) {
 	if err != nil {
 		return s.fail(w, c, snsErr(err))
 	}
-	var x xmlw
-	x.openNS(c.op+"Response", snsNS)
-	if c.op != "DeleteTopic" && c.op != "Unsubscribe" {
-		x.open(c.op + "Result")
-		if result != nil {
-			result(&x)
-		}
-		x.close(c.op + "Result")
-	}
-	x.open("ResponseMetadata")
-	x.elem("RequestId", c.reqID)
-	x.close("ResponseMetadata")
-	x.close(c.op + "Response")
-	writeXML(w, http.StatusOK, x.b.Bytes())
+	writeQueryResponse(w, snsNS, c.op, c.reqID, c.op != "DeleteTopic" && c.op != "Unsubscribe", result)
 	return http.StatusOK, "OK"
 }
 
@@ -231,18 +218,7 @@ func (s *Server) SNSPublic(certPEM []byte) http.Handler {
 			s.fail(w, c, snsErr(err))
 			return
 		}
-		var x xmlw
-		x.openNS(op+"Response", snsNS)
-		if result != nil {
-			x.open(op + "Result")
-			result(&x)
-			x.close(op + "Result")
-		}
-		x.open("ResponseMetadata")
-		x.elem("RequestId", c.reqID)
-		x.close("ResponseMetadata")
-		x.close(op + "Response")
-		writeXML(w, http.StatusOK, x.b.Bytes())
+		writeQueryResponse(w, snsNS, op, c.reqID, result != nil, result)
 	}
 	mux.HandleFunc("GET "+sns.ConfirmPath, func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()

@@ -63,21 +63,28 @@ func (s *Server) serveV1(w http.ResponseWriter, c *call) (int, string) {
 	if err != nil {
 		return s.fail(w, c, err)
 	}
+	writeQueryResponse(w, sesNS, c.op, c.reqID, !v1NoOutput(c.op), result)
+	return http.StatusOK, "OK"
+}
+
+// writeQueryResponse writes a Query protocol's success answer:
+// <OpResponse><OpResult>…</OpResult><ResponseMetadata>… in namespace ns,
+// the Result element only when withResult.
+func writeQueryResponse(w http.ResponseWriter, ns, op, reqID string, withResult bool, result func(*xmlw)) {
 	var x xmlw
-	x.openNS(c.op+"Response", sesNS)
-	if !v1NoOutput(c.op) {
-		x.open(c.op + "Result")
+	x.openNS(op+"Response", ns)
+	if withResult {
+		x.open(op + "Result")
 		if result != nil {
 			result(&x)
 		}
-		x.close(c.op + "Result")
+		x.close(op + "Result")
 	}
 	x.open("ResponseMetadata")
-	x.elem("RequestId", c.reqID)
+	x.elem("RequestId", reqID)
 	x.close("ResponseMetadata")
-	x.close(c.op + "Response")
+	x.close(op + "Response")
 	writeXML(w, http.StatusOK, x.b.Bytes())
-	return http.StatusOK, "OK"
 }
 
 // v1Bool parses a v1 boolean parameter ("true"/"false").

@@ -115,11 +115,7 @@ func (m *MX) Shutdown(ctx context.Context) error {
 	servers := m.servers
 	m.servers = nil
 	m.mu.Unlock()
-	var errs []error
-	for _, srv := range servers {
-		errs = append(errs, srv.Shutdown(ctx))
-	}
-	return errors.Join(errs...)
+	return shutdownAll(ctx, servers)
 }
 
 // NewSession implements smtp.Backend.

@@ -115,6 +115,11 @@ func (s *Submission) Shutdown(ctx context.Context) error {
 	servers := s.servers
 	s.servers = nil
 	s.mu.Unlock()
+	return shutdownAll(ctx, servers)
+}
+
+// shutdownAll stops servers, waiting for their sessions until ctx ends.
+func shutdownAll(ctx context.Context, servers []*smtp.Server) error {
 	var errs []error
 	for _, srv := range servers {
 		if err := srv.Shutdown(ctx); err != nil {
