@@ -73,33 +73,9 @@ func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "sesame")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	zone := dnstest.Start(t)
-	data := filepath.Join(dir, "data")
-	cmd, endpoint := serveProc(t, bin, data, zone.Addr())
-	creds, err := credfile.Read(filepath.Join(data, "credentials"), "default")
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := startVerified(t, "crash.example")
+	bin, data, zone, cmd, client, adm := n.bin, n.data, n.zone, n.cmd, n.client, n.adm
 	ctx := context.Background()
-	client := sesv2.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")})
-	dom, err := client.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("crash.example"),
-		DkimSigningAttributes: &types.DkimSigningAttributes{NextSigningKeyLength: types.DkimSigningKeyLengthRsa1024Bit}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tok := range dom.DkimAttributes.Tokens {
-		zone.Add(fmt.Sprintf("%s._domainkey.crash.example. 300 IN CNAME %s.dkim.sesame.localhost.", tok, tok))
-	}
-	adm := &apiclient.Client{Endpoint: endpoint, AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, Region: "us-east-1"}
-	if v, err := adm.VerifyIdentity(ctx, "crash.example"); err != nil || v.VerificationStatus != "SUCCESS" {
-		t.Fatalf("verify: %+v %v", v, err)
-	}
 
 	var mu sync.Mutex
 	var acked []string
@@ -137,7 +113,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Fatalf("only %d messages acknowledged before the kill", len(acked))
 	}
 
-	_, endpoint = serveProc(t, bin, data, zone.Addr())
+	_, endpoint := serveProc(t, bin, data, zone.Addr())
 	adm.Endpoint = endpoint
 	seen := map[string]bool{}
 	for _, id := range acked {
@@ -178,37 +154,12 @@ func TestKillDuringDelivery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "sesame")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	zone := dnstest.Start(t)
 	sink := smtptest.Start(t, nil)
 	sink.Delay = 40 * time.Millisecond
-	data := filepath.Join(dir, "data")
 	env := []string{"SESAME_TRANSPORT=*=" + sink.Addr, "SESAME_DELIVERY_LEASE=2s"}
-	cmd, ready := serveNode(t, bin, data, zone.Addr(), env...)
-	endpoint := ready["http"].(string)
-	creds, err := credfile.Read(filepath.Join(data, "credentials"), "default")
-	if err != nil {
-		t.Fatal(err)
-	}
+	node := startVerified(t, "kill.example", env...)
+	bin, data, zone, cmd, client := node.bin, node.data, node.zone, node.cmd, node.client
 	ctx := context.Background()
-	client := sesv2.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")})
-	dom, err := client.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("kill.example"),
-		DkimSigningAttributes: &types.DkimSigningAttributes{NextSigningKeyLength: types.DkimSigningKeyLengthRsa1024Bit}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tok := range dom.DkimAttributes.Tokens {
-		zone.Add(fmt.Sprintf("%s._domainkey.kill.example. 300 IN CNAME %s.dkim.sesame.localhost.", tok, tok))
-	}
-	adm := &apiclient.Client{Endpoint: endpoint, AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, Region: "us-east-1"}
-	if v, err := adm.VerifyIdentity(ctx, "kill.example"); err != nil || v.VerificationStatus != "SUCCESS" {
-		t.Fatalf("verify: %+v %v", v, err)
-	}
 	const n = 150
 	acked := map[string]bool{}
 	for i := range n {
@@ -262,4 +213,51 @@ func TestKillDuringDelivery(t *testing.T) {
 		dups += c - 1
 	}
 	t.Logf("%d acknowledged; %d delivered before SIGKILL; all arrived after restart; %d duplicate deliveries", n, before, dups)
+}
+
+// verifiedNode is the real binary serving on a fresh data dir, with a
+// verified domain (RSA-1024 Easy DKIM, CNAMEs in the test zone).
+type verifiedNode struct {
+	bin, data string
+	zone      *dnstest.Server
+	cmd       *exec.Cmd
+	client    *sesv2.Client
+	adm       *apiclient.Client
+}
+
+// startVerified builds the binary, serves it with extra SESAME_* settings,
+// and verifies domain.
+func startVerified(t *testing.T, domain string, env ...string) verifiedNode {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	n := verifiedNode{bin: filepath.Join(dir, "sesame"), data: filepath.Join(dir, "data"), zone: dnstest.Start(t)}
+	if out, err := exec.Command("go", "build", "-o", n.bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cmd, ready := serveNode(t, n.bin, n.data, n.zone.Addr(), env...)
+	n.cmd = cmd
+	endpoint := ready["http"].(string)
+	creds, err := credfile.Read(filepath.Join(n.data, "credentials"), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	n.client = sesv2.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")})
+	dom, err := n.client.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(domain),
+		DkimSigningAttributes: &types.DkimSigningAttributes{NextSigningKeyLength: types.DkimSigningKeyLengthRsa1024Bit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range dom.DkimAttributes.Tokens {
+		n.zone.Add(fmt.Sprintf("%s._domainkey.%s. 300 IN CNAME %s.dkim.sesame.localhost.", tok, domain, tok))
+	}
+	n.adm = &apiclient.Client{Endpoint: endpoint, AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, Region: "us-east-1"}
+	if v, err := n.adm.VerifyIdentity(ctx, domain); err != nil || v.VerificationStatus != "SUCCESS" {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+	return n
 }
