@@ -255,7 +255,9 @@ func (s *Server) sendStats(c *call) ([]statPoint, error) {
 		return p
 	}
 	for _, b := range sent {
-		at(b.Start).Attempts += b.Sent
+		if b.Sent > 0 { // a bucket with deliveries only is no data point of SES's
+			at(b.Start).Attempts += b.Sent
+		}
 	}
 	for _, b := range evs {
 		p := at(b.Start)

@@ -96,7 +96,10 @@ type Queue interface {
 	PruneMessages(ctx context.Context, before time.Time, limit int) (int, error)
 	// DeleteMessage removes a message and its recipients.
 	DeleteMessage(ctx context.Context, id string) error
-	// SendStats returns the 15-minute buckets since t, oldest first.
+	// SendStats returns the 15-minute buckets since t, oldest first. A
+	// recipient counts in Sent when accepted and in Delivered when an
+	// update (UpdateRecipient or UpdateRecipients) makes it delivered, in
+	// the bucket of its UpdatedAt.
 	SendStats(ctx context.Context, accountID, region string, since time.Time) ([]StatBucket, error)
 }
 
@@ -117,4 +120,7 @@ type StatBucket struct {
 	Start time.Time
 	// Sent counts recipients accepted (SES's DeliveryAttempts).
 	Sent int
+	// Delivered counts recipients whose delivery succeeded in the bucket
+	// (a receiver, or the simulator, answered 2xx).
+	Delivered int
 }

@@ -224,6 +224,7 @@ var migrations = []string{
 	CREATE INDEX notifications_due ON notifications(next_attempt) WHERE state = 'pending';
 	CREATE INDEX notifications_account ON notifications(account_id, region, created_at);`,
 	`CREATE INDEX messages_created ON messages(created_at);`,
+	`ALTER TABLE send_stats ADD COLUMN delivered BIGINT NOT NULL DEFAULT 0;`,
 }
 
 // migrate applies missing migrations while holding an advisory lock, so

@@ -151,7 +151,10 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 
 // UpdateRecipient implements store.Queue.
 func (s *Store) UpdateRecipient(ctx context.Context, r store.Recipient) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE recipients SET state = $1, next_attempt = $2, attempts = $3, last_response = $4, updated_at = $5 WHERE message_id = $6 AND address = $7`,
+	if r.State == store.RcptDelivered {
+		return s.UpdateRecipients(ctx, []store.Recipient{r})
+	}
+	tag, err := s.pool.Exec(ctx, updateRecipientSQL,
 		string(r.State), ms(r.NextAttempt), r.Attempts, r.LastResponse, ms(r.UpdatedAt), r.MessageID, r.Address)
 	if err != nil {
 		return classify(err, "update recipient")
@@ -159,13 +162,38 @@ func (s *Store) UpdateRecipient(ctx context.Context, r store.Recipient) error {
 	return mustAffect(tag, "update recipient "+r.Address)
 }
 
+const updateRecipientSQL = `UPDATE recipients SET state = $1, next_attempt = $2, attempts = $3, last_response = $4, updated_at = $5 WHERE message_id = $6 AND address = $7`
+
+// countDeliveredSQL adds deliveries ($1 message ids, $2 buckets, $3
+// counts) to the 15-minute buckets of their messages' accounts and regions
+// (the console's deliveries per hour). Rows are upserted in key order, as
+// Enqueue does, so concurrent transactions never wait on each other in a
+// cycle.
+const countDeliveredSQL = `INSERT INTO send_stats(account_id, region, bucket, sent, delivered)
+	SELECT m.account_id, m.region, d.bucket, 0, SUM(d.n)
+	FROM unnest($1::TEXT[], $2::BIGINT[], $3::BIGINT[]) AS d(msg, bucket, n) JOIN messages m ON m.id = d.msg
+	GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+	ON CONFLICT(account_id, region, bucket) DO UPDATE SET delivered = send_stats.delivered + excluded.delivered`
+
 // UpdateRecipients implements store.Queue: one round trip, one transaction.
 func (s *Store) UpdateRecipients(ctx context.Context, rs []store.Recipient) error {
+	var msgs []string
+	var buckets, counts []int64
+	for _, r := range rs {
+		if r.State == store.RcptDelivered {
+			msgs = append(msgs, r.MessageID)
+			buckets = append(buckets, r.UpdatedAt.UnixMilli()/statsBucket.Milliseconds())
+			counts = append(counts, 1)
+		}
+	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for _, r := range rs {
-			b.Queue(`UPDATE recipients SET state = $1, next_attempt = $2, attempts = $3, last_response = $4, updated_at = $5 WHERE message_id = $6 AND address = $7`,
+			b.Queue(updateRecipientSQL,
 				string(r.State), ms(r.NextAttempt), r.Attempts, r.LastResponse, ms(r.UpdatedAt), r.MessageID, r.Address)
+		}
+		if len(msgs) > 0 {
+			b.Queue(countDeliveredSQL, msgs, buckets, counts)
 		}
 		br := tx.SendBatch(ctx, b)
 		for _, r := range rs {
@@ -175,6 +203,12 @@ func (s *Store) UpdateRecipients(ctx context.Context, rs []store.Recipient) erro
 				return err
 			}
 			if err := mustAffect(tag, "update recipient "+r.Address); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		if len(msgs) > 0 {
+			if _, err := br.Exec(); err != nil {
 				br.Close()
 				return err
 			}
@@ -207,10 +241,10 @@ func (s *Store) CountRecipientsSince(ctx context.Context, accountID, region stri
 func (s *Store) SendStats(ctx context.Context, accountID, region string, since time.Time) ([]store.StatBucket, error) {
 	w := statsBucket.Milliseconds()
 	return collect(ctx, s, "send stats", func(row pgx.Row) (store.StatBucket, error) {
-		var b, n int64
-		err := row.Scan(&b, &n)
-		return store.StatBucket{Start: time.UnixMilli(b * w).UTC(), Sent: int(n)}, err
-	}, `SELECT bucket, sent FROM send_stats WHERE account_id = $1 AND region = $2 AND bucket >= $3 ORDER BY bucket`, accountID, region, since.UnixMilli()/w)
+		var b, n, d int64
+		err := row.Scan(&b, &n, &d)
+		return store.StatBucket{Start: time.UnixMilli(b * w).UTC(), Sent: int(n), Delivered: int(d)}, err
+	}, `SELECT bucket, sent, delivered FROM send_stats WHERE account_id = $1 AND region = $2 AND bucket >= $3 ORDER BY bucket`, accountID, region, since.UnixMilli()/w)
 }
 
 // QueueSummary implements store.Queue.

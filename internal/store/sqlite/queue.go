@@ -120,25 +120,41 @@ func (s *Store) DueRecipients(ctx context.Context, now time.Time, limit int) ([]
 
 // UpdateRecipient implements store.Queue.
 func (s *Store) UpdateRecipient(ctx context.Context, r store.Recipient) error {
-	res, err := s.exec(ctx, `UPDATE recipients SET state = ?, next_attempt = ?, attempts = ?, last_response = ?, updated_at = ? WHERE message_id = ? AND address = ?`,
-		string(r.State), ms(r.NextAttempt), r.Attempts, r.LastResponse, ms(r.UpdatedAt), r.MessageID, r.Address)
-	if err != nil {
-		return classify(err, "update recipient")
+	if r.State != store.RcptDelivered {
+		res, err := s.exec(ctx, updateRecipientSQL,
+			string(r.State), ms(r.NextAttempt), r.Attempts, r.LastResponse, ms(r.UpdatedAt), r.MessageID, r.Address)
+		if err != nil {
+			return classify(err, "update recipient")
+		}
+		return mustAffect(res, "update recipient "+r.Address)
 	}
-	return mustAffect(res, "update recipient "+r.Address)
+	return s.UpdateRecipients(ctx, []store.Recipient{r})
 }
+
+const updateRecipientSQL = `UPDATE recipients SET state = ?, next_attempt = ?, attempts = ?, last_response = ?, updated_at = ? WHERE message_id = ? AND address = ?`
+
+// countDeliveredSQL adds one delivery to the 15-minute bucket of the
+// message's account and region (the console's deliveries per hour).
+const countDeliveredSQL = `INSERT INTO send_stats(account_id, region, bucket, sent, delivered)
+	SELECT account_id, region, ?, 0, 1 FROM messages WHERE id = ?
+	ON CONFLICT(account_id, region, bucket) DO UPDATE SET delivered = delivered + 1`
 
 // UpdateRecipients implements store.Queue.
 func (s *Store) UpdateRecipients(ctx context.Context, rs []store.Recipient) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, r := range rs {
-			res, err := s.txExec(ctx, tx, `UPDATE recipients SET state = ?, next_attempt = ?, attempts = ?, last_response = ?, updated_at = ? WHERE message_id = ? AND address = ?`,
+			res, err := s.txExec(ctx, tx, updateRecipientSQL,
 				string(r.State), ms(r.NextAttempt), r.Attempts, r.LastResponse, ms(r.UpdatedAt), r.MessageID, r.Address)
 			if err != nil {
 				return err
 			}
 			if err := mustAffect(res, "update recipient "+r.Address); err != nil {
 				return err
+			}
+			if r.State == store.RcptDelivered {
+				if _, err := s.txExec(ctx, tx, countDeliveredSQL, r.UpdatedAt.UnixMilli()/statsBucket.Milliseconds(), r.MessageID); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -180,7 +196,7 @@ func (s *Store) CountRecipientsSince(ctx context.Context, accountID, region stri
 // SendStats implements store.Queue.
 func (s *Store) SendStats(ctx context.Context, accountID, region string, since time.Time) ([]store.StatBucket, error) {
 	w := statsBucket.Milliseconds()
-	rows, err := s.query(ctx, `SELECT bucket, sent FROM send_stats WHERE account_id = ? AND region = ? AND bucket >= ? ORDER BY bucket`,
+	rows, err := s.query(ctx, `SELECT bucket, sent, delivered FROM send_stats WHERE account_id = ? AND region = ? AND bucket >= ? ORDER BY bucket`,
 		accountID, region, since.UnixMilli()/w)
 	if err != nil {
 		return nil, classify(err, "send stats")
@@ -189,11 +205,11 @@ func (s *Store) SendStats(ctx context.Context, accountID, region string, since t
 	var out []store.StatBucket
 	for rows.Next() {
 		var b int64
-		var n int
-		if err := rows.Scan(&b, &n); err != nil {
+		var n, d int
+		if err := rows.Scan(&b, &n, &d); err != nil {
 			return nil, classify(err, "send stats")
 		}
-		out = append(out, store.StatBucket{Start: time.UnixMilli(b * w).UTC(), Sent: n})
+		out = append(out, store.StatBucket{Start: time.UnixMilli(b * w).UTC(), Sent: n, Delivered: d})
 	}
 	return out, classify(rows.Err(), "send stats")
 }

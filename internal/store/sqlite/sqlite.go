@@ -218,6 +218,7 @@ var migrations = []string{
 	CREATE INDEX notifications_due ON notifications(state, next_attempt);
 	CREATE INDEX notifications_account ON notifications(account_id, region, created_at);`,
 	`CREATE INDEX messages_created ON messages(created_at);`,
+	`ALTER TABLE send_stats ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

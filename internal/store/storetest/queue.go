@@ -167,3 +167,52 @@ func testQueue(t *testing.T, s store.Store) {
 		t.Errorf("stats = %+v, %v", stats, err)
 	}
 }
+
+// testDeliveryStats: deliveries count in the bucket of the update that made
+// them, for the message's own account and region; a failed batch counts
+// nothing, and other states never count.
+func testDeliveryStats(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := msg("a", t0)
+	b := msg("b", t0)
+	b.AccountID = "000000000002"
+	if err := s.Enqueue(ctx, []store.Message{a, b}, [][]store.Recipient{
+		{rcpt("a", "x@example.org", store.RcptQueued, t0), rcpt("a", "y@example.org", store.RcptQueued, t0), rcpt("a", "z@example.org", store.RcptQueued, t0)},
+		{rcpt("b", "x@example.org", store.RcptQueued, t0)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	at := func(id, addr string, st store.RecipientState, when time.Time) store.Recipient {
+		r := rcpt(id, addr, st, when)
+		r.Attempts = 1
+		return r
+	}
+	later := t0.Add(time.Hour)
+	if err := s.UpdateRecipients(ctx, []store.Recipient{
+		at("a", "x@example.org", store.RcptDelivered, t0), at("a", "y@example.org", store.RcptDelivered, t0),
+		at("a", "z@example.org", store.RcptDeferred, t0), at("b", "x@example.org", store.RcptDelivered, t0),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A batch that fails on a missing recipient counts nothing.
+	if err := s.UpdateRecipients(ctx, []store.Recipient{at("a", "z@example.org", store.RcptDelivered, later), at("nope", "q@example.org", store.RcptDelivered, later)}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("failed batch: %v", err)
+	}
+	if err := s.UpdateRecipient(ctx, at("a", "z@example.org", store.RcptDelivered, later)); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := s.SendStats(ctx, "000000000001", "us-east-1", t0.Add(-time.Hour))
+	if err != nil || len(stats) != 2 {
+		t.Fatalf("stats = %+v, %v; want two buckets", stats, err)
+	}
+	if stats[0].Sent != 3 || stats[0].Delivered != 2 || !stats[1].Start.After(t0) || stats[1].Sent != 0 || stats[1].Delivered != 1 {
+		t.Errorf("stats = %+v; want 3 sent + 2 delivered, then 1 delivered an hour later", stats)
+	}
+	if n, _ := s.CountRecipientsSince(ctx, "000000000001", "us-east-1", t0.Add(-time.Hour)); n != 3 {
+		t.Errorf("deliveries changed the 24-hour count: %d", n)
+	}
+	other, err := s.SendStats(ctx, "000000000002", "us-east-1", t0.Add(-time.Hour))
+	if err != nil || len(other) != 1 || other[0].Sent != 1 || other[0].Delivered != 1 {
+		t.Errorf("other account's stats = %+v, %v", other, err)
+	}
+}

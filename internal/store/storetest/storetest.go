@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Identities", testIdentities},
 		{"Templates", testTemplates},
 		{"Queue", testQueue},
+		{"DeliveryStats", testDeliveryStats},
 		{"Suppressions", testSuppressions},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"Resources", testResources},
