@@ -51,6 +51,8 @@ func (s *Server) routeConfigSetsV2() []route {
 	return []route{
 		{"POST " + base, "CreateConfigurationSet", s.v2CreateConfigSet},
 		{"GET " + base, "ListConfigurationSets", s.v2ListConfigSets},
+		// aws-sdk-go-v2's sesv2 (v1.79 on) lists with a POST and a JSON body.
+		{"POST /v2/email/list-configuration-sets", "ListConfigurationSets", s.v2ListConfigSets},
 		{"GET " + base + "/{Name}", "GetConfigurationSet", s.v2GetConfigSet},
 		{"DELETE " + base + "/{Name}", "DeleteConfigurationSet", s.v2DeleteConfigSet},
 		{"PUT " + base + "/{Name}/sending", "PutConfigurationSetSendingOptions", s.v2PutConfigSetSending},
@@ -109,17 +111,53 @@ func (s *Server) v2CreateConfigSet(c *call) (any, error) {
 
 func (s *Server) v2ListConfigSets(c *call) (any, error) {
 	q := c.r.URL.Query()
+	pageSize, token := q.Get("PageSize"), q.Get("NextToken")
+	var filter []string
+	if c.r.Method == "POST" {
+		var in struct {
+			PageSize  *int
+			NextToken string
+			// Filter holds substrings the names must contain.
+			Filter map[string]string
+		}
+		if err := decodeJSON(c, &in); err != nil {
+			return nil, err
+		}
+		if in.PageSize != nil {
+			pageSize = strconv.Itoa(*in.PageSize)
+		}
+		token = in.NextToken
+		for _, v := range in.Filter {
+			filter = append(filter, v)
+		}
+	}
 	limit := 1000
-	if v := q.Get("PageSize"); v != "" {
-		n, err := strconv.Atoi(v)
+	if pageSize != "" {
+		n, err := strconv.Atoi(pageSize)
 		if err != nil || n < 1 || n > 1000 {
 			return nil, errBadRequest("PageSize must be between 1 and 1000.")
 		}
 		limit = n
 	}
-	names, err := s.cfg.ConfigSets.List(c.ctx, c.p.AccountID, c.region, q.Get("NextToken"), limit+1)
+	after, err := fromPageToken(token)
 	if err != nil {
 		return nil, err
+	}
+	var names []string
+	for len(names) <= limit {
+		batch, err := s.cfg.ConfigSets.List(c.ctx, c.p.AccountID, c.region, after, limit+1)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range batch {
+			if matchesAll(n, filter) {
+				names = append(names, n)
+			}
+		}
+		if len(batch) < limit+1 {
+			break
+		}
+		after = batch[len(batch)-1]
 	}
 	out := struct {
 		ConfigurationSets []string
@@ -130,6 +168,16 @@ func (s *Server) v2ListConfigSets(c *call) (any, error) {
 		out.ConfigurationSets = []string{}
 	}
 	return out, nil
+}
+
+// matchesAll reports whether name contains every one of subs.
+func matchesAll(name string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(name, sub) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) v2GetConfigSet(c *call) (any, error) {
