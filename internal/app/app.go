@@ -31,7 +31,9 @@ import (
 	"github.com/sesame-email/sesame/internal/clock"
 	"github.com/sesame-email/sesame/internal/config"
 	"github.com/sesame-email/sesame/internal/configsets"
+	"github.com/sesame-email/sesame/internal/console"
 	"github.com/sesame-email/sesame/internal/credfile"
+	"github.com/sesame-email/sesame/internal/dkim"
 	"github.com/sesame-email/sesame/internal/dnsserver"
 	"github.com/sesame-email/sesame/internal/dnsx"
 	"github.com/sesame-email/sesame/internal/events"
@@ -304,13 +306,33 @@ func (a *App) Accounts() *account.Service { return a.accounts }
 // Start binds every listener and starts serving.
 func (a *App) Start(ctx context.Context) error {
 	ctx, a.cancel = context.WithCancel(ctx)
+	// DNS first: the console's DKIM check and --dev capture read sesame's
+	// own zone through it.
+	if a.cfg.DNSAddr != "" && a.cfg.DNSAddr != "off" {
+		dnsSrv, err := dnsserver.New(dnsserver.Config{
+			Domain: a.cfg.DomainName(), Regions: a.cfg.Regions, Keys: a.identities, Logger: a.log.With("svc", "dns"),
+			PublicIPs: publicIPs(a.cfg.PublicIPs, a.cfg.MXAddr, a.cfg.SMTPAddr, a.cfg.HTTPAddr),
+		})
+		if err != nil {
+			return err
+		}
+		if err := dnsSrv.Start(ctx, a.cfg.DNSAddr); err != nil {
+			return fmt.Errorf("app: dns listener: %w", err)
+		}
+		a.dns = dnsSrv
+	}
+	lookup, err := a.receiverLookup()
+	if err != nil {
+		return err
+	}
+	tmpl := templates.New(a.store, a.clock)
 	api := sesapi.New(sesapi.Config{
 		Regions:       a.cfg.Regions,
 		Accounts:      a.accounts,
 		Identities:    a.identities,
 		ServiceDomain: a.cfg.DomainName(),
 		Submit:        a.submit,
-		Templates:     templates.New(a.store, a.clock),
+		Templates:     tmpl,
 		Suppression:   a.suppression,
 		ConfigSets:    a.configSets,
 		Inbound:       a.receiptRules,
@@ -330,6 +352,18 @@ func (a *App) Start(ctx context.Context) error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /verify", a.verifyHandler)
 	mux.Handle("GET /sns/", api.SNSPublic(a.signer.CertPEM))
+	con, err := console.New(console.Config{
+		Regions: a.cfg.Regions, Accounts: a.accounts, Identities: a.identities, Submit: a.submit, Queue: a.queue,
+		Suppression: a.suppression, ConfigSets: a.configSets, Topics: a.topics, Events: a.store, Templates: tmpl,
+		Sessions: a.store, ServiceDomain: a.cfg.DomainName(), Dev: a.cfg.Dev,
+		CheckDKIM:     func(ctx context.Context, msg []byte) string { return mta.DKIMResult(ctx, msg, lookup) },
+		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		Clock:         a.clock, Logger: a.log.With("svc", "console"),
+	})
+	if err != nil {
+		return err
+	}
+	con.Register(mux)
 	mux.Handle("/", api)
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
@@ -353,19 +387,6 @@ func (a *App) Start(ctx context.Context) error {
 			a.errc <- fmt.Errorf("app: http: %w", err)
 		}
 	}()
-	if a.cfg.DNSAddr != "" && a.cfg.DNSAddr != "off" {
-		dnsSrv, err := dnsserver.New(dnsserver.Config{
-			Domain: a.cfg.DomainName(), Regions: a.cfg.Regions, Keys: a.identities, Logger: a.log.With("svc", "dns"),
-			PublicIPs: publicIPs(a.cfg.PublicIPs, a.cfg.MXAddr, a.cfg.SMTPAddr, a.cfg.HTTPAddr),
-		})
-		if err != nil {
-			return err
-		}
-		if err := dnsSrv.Start(ctx, a.cfg.DNSAddr); err != nil {
-			return fmt.Errorf("app: dns listener: %w", err)
-		}
-		a.dns = dnsSrv
-	}
 	if err := a.startSubmission(); err != nil {
 		return err
 	}
@@ -473,16 +494,11 @@ func (a *App) SMTPSAddr() string { return a.smtpsAddr }
 // startDevCapture runs the --dev delivery worker: every message is
 // captured with the result of verifying its own DKIM signature.
 func (a *App) startDevCapture(ctx context.Context) error {
-	lookupOther := a.resolver.LookupTXT
-	lookupOwn := lookupOther
-	if a.dns != nil {
-		own, err := dnsx.New(dnsx.Options{Servers: []string{a.dns.Addr()}, Timeout: 2 * time.Second, Attempts: 1})
-		if err != nil {
-			return err
-		}
-		lookupOwn = own.LookupTXT
+	lookup, err := a.receiverLookup()
+	if err != nil {
+		return err
 	}
-	capture := &mta.Capture{Lookup: mta.DevLookup(a.cfg.DomainName(), lookupOwn, lookupOther)}
+	capture := &mta.Capture{Lookup: lookup}
 	sim := &mta.Simulator{Domains: simulator.Domains(a.cfg.DomainName()), Next: capture}
 	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{Reporter: a.feedback, Lease: a.cfg.DeliveryLease, DestinationRate: -1})
 	a.wg.Add(1)
@@ -492,6 +508,20 @@ func (a *App) startDevCapture(ctx context.Context) error {
 	}()
 	a.log.Warn("dev mode: outgoing mail is captured, not delivered")
 	return nil
+}
+
+// receiverLookup resolves DKIM keys as a receiver would, through the
+// customers' DNS; in --dev, where nobody publishes the CNAMEs, sesame's own
+// Easy DKIM tokens are read from its own DNS server instead.
+func (a *App) receiverLookup() (dkim.TXTLookup, error) {
+	if !a.cfg.Dev || a.dns == nil {
+		return a.resolver.LookupTXT, nil
+	}
+	own, err := dnsx.New(dnsx.Options{Servers: []string{a.dns.Addr()}, Timeout: 2 * time.Second, Attempts: 1})
+	if err != nil {
+		return nil, err
+	}
+	return mta.DevLookup(a.cfg.DomainName(), own.LookupTXT, a.resolver.LookupTXT), nil
 }
 
 // DNSAddr returns the bound DNS address ("" when DNS is off).
