@@ -16,6 +16,7 @@ import (
 	sesv2types "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/sesame-email/sesame/internal/config"
 	"github.com/sesame-email/sesame/internal/testenv"
@@ -146,9 +147,15 @@ func (b *tab) submit(what, button, sel string) {
 	b.waitFor(what+" (next page)", `!window.__leaving && document.readyState === "complete" && document.querySelector(`+"`"+sel+"`"+`)`, 30*time.Second)
 }
 
-func (b *tab) screenshot(name string) {
+// screenshot saves the whole page as PNG; viewport saves what the screen
+// shows.
+func (b *tab) screenshot(name string) { b.t.Helper(); b.save(name, chromedp.FullScreenshot(100)) }
+
+func (b *tab) viewport(name string) { b.t.Helper(); b.save(name, chromedp.CaptureScreenshot()) }
+
+func (b *tab) save(name string, shot chromedp.Action[[]byte]) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(b.ctx, shot)
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -200,10 +207,20 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Sign in: the console sends a stranger to the sign-in page first.
 	b.do("open the console", chromedp.Navigate(e.URL+"/identities"), chromedp.WaitVisible(chromedp.CSS("#access_key_id")))
 	b.checkLabels("sign-in")
-	b.do("fill in the key",
-		chromedp.SendKeys(chromedp.CSS("#access_key_id"), e.Creds.AccessKeyID),
-		chromedp.SendKeys(chromedp.CSS("#secret_access_key"), e.Creds.SecretAccessKey))
-	b.submit("sign in", `main form[action="/signin"] button[type=submit]`, "#identity")
+	// By keyboard alone: the first Tab reaches "Skip to content", shown
+	// with a focus ring; then the brand, then the form, typed into and sent
+	// with Enter.
+	b.do("Tab", chromedp.KeyEvent(kb.Tab))
+	if f := eval[string](b, `document.activeElement.className + " " + getComputedStyle(document.activeElement).outlineStyle + " " + (document.activeElement.getBoundingClientRect().left >= 0)`); f != "skip solid true" {
+		t.Errorf("first Tab: focus on %q, want the visible skip link with an outline", f)
+	}
+	b.do("Tab to the form", chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
+	if id := eval[string](b, "document.activeElement.id"); id != "access_key_id" {
+		t.Fatalf("third Tab: focus on %q", id)
+	}
+	b.do("type the key", chromedp.KeyEvent(e.Creds.AccessKeyID), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(e.Creds.SecretAccessKey),
+		chromedp.Evaluate[chromedp.Void]("window.__leaving = true"), chromedp.KeyEvent(kb.Enter))
+	b.waitFor("sign in", `!window.__leaving && document.readyState === "complete" && document.querySelector("#identity")`, 30*time.Second)
 	if loc := eval[string](b, "location.pathname"); loc != "/identities" {
 		t.Errorf("after sign-in the browser is at %s, want the page it asked for", loc)
 	}
@@ -254,7 +271,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if over := eval[bool](b, "document.documentElement.scrollWidth > window.innerWidth + 1"); over {
 		t.Errorf("the identity page is wider than a phone: %d > %d", eval[int](b, "document.documentElement.scrollWidth"), eval[int](b, "window.innerWidth"))
 	}
-	b.screenshot("identity-phone.png")
+	b.viewport("identity-phone.png")
 	b.do("desktop viewport", chromedp.EmulateViewport(1280, 900))
 
 	// Send a test email to the simulator: the result page names the

@@ -189,6 +189,10 @@ func (s *Server) signin(q *request) error {
 	if err != nil {
 		return err
 	}
+	if q.sess != nil {
+		// A new sign-in replaces the browser's session, never adds to it.
+		s.cfg.Sessions.DeleteResource(q.ctx, q.sess.AccountID, "", SessionKind, tokenName(q.sess.token))
+	}
 	s.pruneSessions(q, p.AccountID)
 	now := s.now().UTC()
 	tok := randomBytes(32)
