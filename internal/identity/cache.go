@@ -84,6 +84,11 @@ func (f forgetting) UpdateIdentity(ctx context.Context, id store.Identity, keys 
 	return f.Identities.UpdateIdentity(ctx, id, keys)
 }
 
+func (f forgetting) ModifyIdentity(ctx context.Context, accountID, region, name string, fn func(*store.Identity) error) (store.Identity, error) {
+	defer f.c.forget(accountID, region, name)
+	return f.Identities.ModifyIdentity(ctx, accountID, region, name, fn)
+}
+
 func (f forgetting) DeleteIdentity(ctx context.Context, accountID, region, name string) error {
 	defer f.c.forget(accountID, region, name)
 	return f.Identities.DeleteIdentity(ctx, accountID, region, name)

@@ -543,7 +543,9 @@ func TestBYODKIMAndMailFromFullCycle(t *testing.T) {
 		DkimSigningAttributes: &types.DkimSigningAttributes{DomainSigningSelector: aws.String("s1"), DomainSigningPrivateKey: aws.String(b64)}}); err != nil {
 		t.Fatal(err)
 	}
-	v2.PutEmailIdentityMailFromAttributes(ctx, &sesv2.PutEmailIdentityMailFromAttributesInput{EmailIdentity: aws.String("cycle.example"), MailFromDomain: aws.String("mail.cycle.example")})
+	if _, err := v2.PutEmailIdentityMailFromAttributes(ctx, &sesv2.PutEmailIdentityMailFromAttributesInput{EmailIdentity: aws.String("cycle.example"), MailFromDomain: aws.String("mail.cycle.example")}); err != nil {
+		t.Fatal(err)
+	}
 	txt, _ := dkim.TXTRecord(k.Public())
 	keyRR := fmt.Sprintf(`s1._domainkey.cycle.example. 300 IN TXT "%s"`, strings.Join(dkim.SplitTXT(txt), `" "`))
 	mxRR := "mail.cycle.example. 300 IN MX 10 feedback-smtp." + env.Region() + "." + env.Config.Domain + "."
@@ -641,5 +643,50 @@ func TestKeyRotationKeepsOldKeysPublished(t *testing.T) {
 	// The Ed25519 key is not rotated with the RSA keys.
 	if !resolves(edTok) {
 		t.Errorf("Ed25519 key %s dropped by the RSA rotation", edTok)
+	}
+}
+
+// TestCheckKeepsConcurrentChanges: a check waits on DNS for a while; a MAIL
+// FROM domain set through the API meanwhile survive it (the check
+// merges its result into the identity as stored, and runs again when what
+// it checked changed), and the statuses still come out of a check. The
+// same with a notification setting made meanwhile.
+func TestCheckKeepsConcurrentChanges(t *testing.T) {
+	env, _ := start(t)
+	v2 := env.SESv2("", nil)
+	out, err := v2.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("slow.example"),
+		DkimSigningAttributes: &types.DkimSigningAttributes{NextSigningKeyLength: types.DkimSigningKeyLengthRsa1024Bit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishCNAMEs(env, "slow.example", out.DkimAttributes.Tokens)
+	env.DNS.SetDelay(out.DkimAttributes.Tokens[0]+"._domainkey.slow.example", 700*time.Millisecond)
+	done := make(chan error, 1)
+	go func() {
+		_, err := env.App.Identities().CheckNow(ctx, accountOf(t, env), env.Region(), "slow.example")
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the check is waiting on DNS now
+	if _, err := v2.PutEmailIdentityMailFromAttributes(ctx, &sesv2.PutEmailIdentityMailFromAttributesInput{EmailIdentity: aws.String("slow.example"),
+		MailFromDomain: aws.String("mail.slow.example")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.SES("", nil).SetIdentityHeadersInNotificationsEnabled(ctx, &ses.SetIdentityHeadersInNotificationsEnabledInput{Identity: aws.String("slow.example"),
+		NotificationType: sestypes.NotificationTypeBounce, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	g := get(t, env, "slow.example")
+	if aws.ToString(g.MailFromAttributes.MailFromDomain) != "mail.slow.example" {
+		t.Errorf("the check overwrote the MAIL FROM domain set meanwhile: %q", aws.ToString(g.MailFromAttributes.MailFromDomain))
+	}
+	na, err := env.SES("", nil).GetIdentityNotificationAttributes(ctx, &ses.GetIdentityNotificationAttributesInput{Identities: []string{"slow.example"}})
+	if err != nil || !na.NotificationAttributes["slow.example"].HeadersInBounceNotificationsEnabled {
+		t.Errorf("the check overwrote the notification setting made meanwhile: %+v, %v", na, err)
+	}
+	if g.DkimAttributes.Status != types.DkimStatusSuccess || g.MailFromAttributes.MailFromDomainStatus != types.MailFromDomainStatusFailed && g.MailFromAttributes.MailFromDomainStatus != types.MailFromDomainStatusPending {
+		t.Errorf("statuses after the check: DKIM %s, MAIL FROM %s", g.DkimAttributes.Status, g.MailFromAttributes.MailFromDomainStatus)
 	}
 }

@@ -137,8 +137,6 @@ func (s *Service) UpdateNotifications(ctx context.Context, accountID, region, na
 	if err != nil {
 		return err
 	}
-	if err := fn(&id); err != nil {
-		return err
-	}
-	return s.cfg.Store.UpdateIdentity(ctx, id, nil)
+	_, err = s.modify(ctx, id, fn)
+	return err
 }

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"crypto"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -100,23 +101,76 @@ func (s *Service) check(ctx context.Context, id store.Identity) (store.Identity,
 }
 
 // CheckNow checks an identity's DNS at once and stores the result.
+//
+// The DNS lookups run on a snapshot, outside any lock; the result is then
+// merged into the identity as it is stored by then (store.ModifyIdentity),
+// so a change made meanwhile through the API — a MAIL FROM domain, tags,
+// notification topics — is never overwritten by the check. When something
+// the check depends on changed meanwhile (the records to look for, or the
+// statuses it advanced from: another check), it runs again.
 func (s *Service) CheckNow(ctx context.Context, accountID, region, name string) (store.Identity, error) {
-	id, err := s.Get(ctx, accountID, region, name)
-	if err != nil {
-		return store.Identity{}, err
+	for attempt := 1; ; attempt++ {
+		id, err := s.Get(ctx, accountID, region, name)
+		if err != nil {
+			return store.Identity{}, err
+		}
+		checked, err := s.check(ctx, id)
+		if err != nil {
+			return store.Identity{}, err
+		}
+		var before store.Identity
+		stored, err := s.modify(ctx, id, func(cur *store.Identity) error {
+			if checkInputs(*cur) != checkInputs(id) {
+				return errCheckStale
+			}
+			before = *cur
+			cur.Verification, cur.DKIM.Verification, cur.DKIM.Ed25519Verified = checked.Verification, checked.DKIM.Verification, checked.DKIM.Ed25519Verified
+			cur.MailFrom.Verification, cur.NextCheck = checked.MailFrom.Verification, checked.NextCheck
+			return nil
+		})
+		if errors.Is(err, errCheckStale) {
+			if attempt < 3 {
+				continue
+			}
+			// Changing faster than DNS answers: the stored identity stands,
+			// and the engine checks it again when its claim lapses.
+			return s.Get(ctx, accountID, region, name)
+		}
+		if err != nil {
+			return store.Identity{}, err
+		}
+		s.logTransitions(before, stored)
+		if err := s.retireInactive(ctx, stored); err != nil {
+			return store.Identity{}, err
+		}
+		return stored, nil
 	}
-	before := id
-	if id, err = s.check(ctx, id); err != nil {
-		return store.Identity{}, err
+}
+
+// errCheckStale aborts the merge of a check whose identity changed under it.
+var errCheckStale = errors.New("identity: changed during the check")
+
+// checkInputs is what a check's result depends on: the records it looks
+// for and the statuses it advances from.
+func checkInputs(id store.Identity) string {
+	b, _ := json.Marshal(struct {
+		Type                             store.IdentityType
+		Origin, Ed25519, MailFrom, Token string
+		Tokens                           []string
+		TokenExpires                     time.Time
+		States                           [3]store.Verification
+	}{id.Type, id.DKIM.Origin, id.DKIM.Ed25519Token, id.MailFrom.Domain, id.Token, id.DKIM.Tokens, id.TokenExpires,
+		[3]store.Verification{id.Verification, id.DKIM.Verification, id.MailFrom.Verification}})
+	return string(b)
+}
+
+// modify applies fn to the stored identity atomically.
+func (s *Service) modify(ctx context.Context, id store.Identity, fn func(*store.Identity) error) (store.Identity, error) {
+	out, err := s.cfg.Store.ModifyIdentity(ctx, id.AccountID, id.Region, id.Name, fn)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Identity{}, fmt.Errorf("%w: %s", ErrNotFound, id.Name)
 	}
-	if err := s.cfg.Store.UpdateIdentity(ctx, id, nil); err != nil {
-		return store.Identity{}, err
-	}
-	s.logTransitions(before, id)
-	if err := s.retireInactive(ctx, id); err != nil {
-		return store.Identity{}, err
-	}
-	return id, nil
+	return out, err
 }
 
 func (s *Service) logTransitions(before, after store.Identity) {
@@ -275,14 +329,14 @@ func (s *Service) SetDKIMEnabled(ctx context.Context, accountID, region, name st
 		if e.DKIMDomain == "" {
 			return fmt.Errorf("%w: Domain %s is not verified for DKIM signing.", ErrInvalid, id.Name[strings.LastIndexByte(id.Name, '@')+1:])
 		}
-		id.DKIM.SigningEnabled = enabled
-		return s.cfg.Store.UpdateIdentity(ctx, id, nil)
-	}
-	if id.DKIM.Origin == "" {
+	} else if id.DKIM.Origin == "" {
 		return fmt.Errorf("%w: Domain %s is not verified for DKIM signing.", ErrInvalid, id.Name)
 	}
-	id.DKIM.SigningEnabled = enabled
-	return s.cfg.Store.UpdateIdentity(ctx, id, nil)
+	_, err = s.modify(ctx, id, func(cur *store.Identity) error {
+		cur.DKIM.SigningEnabled = enabled
+		return nil
+	})
+	return err
 }
 
 // SigningOptions is a change of DKIM signing set-up
@@ -384,10 +438,11 @@ func (s *Service) SetMailFrom(ctx context.Context, accountID, region, name, doma
 		return store.Identity{}, fmt.Errorf("%w: BehaviorOnMxFailure %q", ErrInvalid, behavior)
 	}
 	now := s.now()
-	id.MailFrom.Behavior = behavior
 	if domain == "" {
-		id.MailFrom.Domain, id.MailFrom.Verification = "", store.Verification{}
-		return id, s.cfg.Store.UpdateIdentity(ctx, id, nil)
+		return s.modify(ctx, id, func(cur *store.Identity) error {
+			cur.MailFrom.Behavior, cur.MailFrom.Domain, cur.MailFrom.Verification = behavior, "", store.Verification{}
+			return nil
+		})
 	}
 	mf, err := NormalizeDomain(domain)
 	if err != nil {
@@ -398,14 +453,14 @@ func (s *Service) SetMailFrom(ctx context.Context, accountID, region, name, doma
 	if !strings.HasSuffix(mf, "."+base) {
 		return store.Identity{}, fmt.Errorf("%w: MAIL FROM domain %s must be a subdomain of %s", ErrInvalid, mf, base)
 	}
-	if mf != id.MailFrom.Domain {
-		id.MailFrom.Domain, id.MailFrom.Verification = mf, pending(now)
-	}
-	id.NextCheck = now // checked by the engine at once
-	if err := s.cfg.Store.UpdateIdentity(ctx, id, nil); err != nil {
-		return store.Identity{}, err
-	}
-	return id, nil
+	return s.modify(ctx, id, func(cur *store.Identity) error {
+		cur.MailFrom.Behavior = behavior
+		if mf != cur.MailFrom.Domain {
+			cur.MailFrom.Domain, cur.MailFrom.Verification = mf, pending(now)
+		}
+		cur.NextCheck = now // checked by the engine at once
+		return nil
+	})
 }
 
 // SigningKey returns the RSA DKIM signer for mail from an address: the

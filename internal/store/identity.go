@@ -162,6 +162,11 @@ type Identities interface {
 	// UpdateIdentity replaces an existing identity; when keys is non-nil the
 	// identity's DKIM keys are replaced by *keys in the same transaction.
 	UpdateIdentity(ctx context.Context, id Identity, keys *[]DKIMKey) error
+	// ModifyIdentity applies fn to the stored identity and stores what fn
+	// left, atomically with respect to every other write of it (no update
+	// in between is lost); ErrNotFound if absent. An error from fn aborts
+	// and is returned as is. fn must not change the identity's name.
+	ModifyIdentity(ctx context.Context, accountID, region, name string, fn func(*Identity) error) (Identity, error)
 	// DeleteIdentity removes an identity and its keys.
 	DeleteIdentity(ctx context.Context, accountID, region, name string) error
 	// DKIMKeys returns an identity's keys, active first.

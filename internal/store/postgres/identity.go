@@ -129,6 +129,33 @@ func (s *Store) UpdateIdentity(ctx context.Context, id store.Identity, keys *[]s
 	return classify(err, "update identity "+id.Name)
 }
 
+// ModifyIdentity implements store.Identities: the row is read FOR UPDATE,
+// so other writers wait for this transaction.
+func (s *Store) ModifyIdentity(ctx context.Context, accountID, region, name string, fn func(*store.Identity) error) (store.Identity, error) {
+	var id store.Identity
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if id, err = scanIdentity(tx.QueryRow(ctx, `SELECT `+identityCols+` FROM identities WHERE account_id = $1 AND region = $2 AND name = $3 FOR UPDATE`, accountID, region, name)); err != nil {
+			return err
+		}
+		if err := fn(&id); err != nil {
+			return errAbort{err}
+		}
+		doc, err := identityDoc(id)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE identities SET type = $1, next_check = $2, doc = $3 WHERE account_id = $4 AND region = $5 AND name = $6`,
+			string(id.Type), ms(id.NextCheck), doc, accountID, region, name)
+		return err
+	})
+	var ab errAbort
+	if errors.As(err, &ab) {
+		return store.Identity{}, ab.err
+	}
+	return id, classify(err, "modify identity "+name)
+}
+
 // DeleteIdentity implements store.Identities.
 func (s *Store) DeleteIdentity(ctx context.Context, accountID, region, name string) error {
 	err := s.tx(ctx, func(tx pgx.Tx) error {

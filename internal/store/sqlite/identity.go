@@ -152,6 +152,33 @@ func (s *Store) UpdateIdentity(ctx context.Context, id store.Identity, keys *[]s
 	return classify(err, "update identity "+id.Name)
 }
 
+// ModifyIdentity implements store.Identities: read and write in one
+// IMMEDIATE transaction, so no other writer comes in between.
+func (s *Store) ModifyIdentity(ctx context.Context, accountID, region, name string, fn func(*store.Identity) error) (store.Identity, error) {
+	var id store.Identity
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if id, err = scanIdentity(tx.QueryRowContext(ctx, `SELECT `+identityCols+` FROM identities WHERE account_id = ? AND region = ? AND name = ?`, accountID, region, name)); err != nil {
+			return err
+		}
+		if err := fn(&id); err != nil {
+			return errAbort{err}
+		}
+		doc, err := identityDoc(id)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE identities SET type = ?, next_check = ?, doc = ? WHERE account_id = ? AND region = ? AND name = ?`,
+			string(id.Type), ms(id.NextCheck), doc, accountID, region, name)
+		return err
+	})
+	var ab errAbort
+	if errors.As(err, &ab) {
+		return store.Identity{}, ab.err
+	}
+	return id, classify(err, "modify identity "+name)
+}
+
 // DeleteIdentity implements store.Identities.
 func (s *Store) DeleteIdentity(ctx context.Context, accountID, region, name string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {

@@ -3,7 +3,9 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,4 +173,64 @@ func names(ids []store.Identity) []string {
 		out = append(out, id.Name)
 	}
 	return out
+}
+
+// testModifyIdentity: concurrent read-modify-writes of one identity lose
+// nothing; an error from fn changes nothing; a missing identity is
+// ErrNotFound.
+func testModifyIdentity(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if err := s.CreateAccount(ctx, account("000000000001", "a")); err != nil {
+		t.Fatal(err)
+	}
+	ex := identity("000000000001", "us-east-1", "example.com", store.IdentityDomain, t0)
+	if err := s.CreateIdentity(ctx, ex, nil); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.ModifyIdentity(ctx, ex.AccountID, ex.Region, ex.Name, func(id *store.Identity) error {
+				id.Tags = append(id.Tags, store.Tag{Key: fmt.Sprint("k", i), Value: "v"})
+				return nil
+			})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.GetIdentity(ctx, ex.AccountID, ex.Region, ex.Name)
+	if err != nil || len(got.Tags) != writers+len(ex.Tags) {
+		t.Fatalf("after %d concurrent modifications: %d tags, %v", writers, len(got.Tags), err)
+	}
+	boom := errors.New("boom")
+	if _, err := s.ModifyIdentity(ctx, ex.AccountID, ex.Region, ex.Name, func(id *store.Identity) error {
+		id.Tags = nil
+		return boom
+	}); err != boom {
+		t.Errorf("fn's error came back as %v", err)
+	}
+	next := t0.Add(time.Hour)
+	out, err := s.ModifyIdentity(ctx, ex.AccountID, ex.Region, ex.Name, func(id *store.Identity) error {
+		id.NextCheck = next
+		return nil
+	})
+	if err != nil || len(out.Tags) != writers+len(ex.Tags) || !out.NextCheck.Equal(next) {
+		t.Errorf("modify after an aborted one: %d tags, next %v, %v", len(out.Tags), out.NextCheck, err)
+	}
+	if due, _ := s.DueIdentities(ctx, t0.Add(30*time.Minute), 10); len(due) != 0 {
+		t.Errorf("NextCheck was not stored: %d due", len(due))
+	}
+	if _, err := s.ModifyIdentity(ctx, ex.AccountID, ex.Region, "nope.example", func(*store.Identity) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing identity: %v", err)
+	}
 }

@@ -25,6 +25,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"RegionSettings", testRegionSettings},
 		{"Keys", testKeys},
 		{"Identities", testIdentities},
+		{"ModifyIdentity", testModifyIdentity},
 		{"Templates", testTemplates},
 		{"Queue", testQueue},
 		{"DeliveryStats", testDeliveryStats},
