@@ -354,7 +354,7 @@ func (a *App) Start(ctx context.Context) error {
 	mux.Handle("GET /sns/", api.SNSPublic(a.signer.CertPEM))
 	con, err := console.New(console.Config{
 		Regions: a.cfg.Regions, Accounts: a.accounts, Identities: a.identities, Submit: a.submit, Queue: a.queue,
-		Suppression: a.suppression, ConfigSets: a.configSets, Topics: a.topics, Events: a.store, Templates: tmpl,
+		Suppression: a.suppression, ConfigSets: a.configSets, Topics: a.topics, Events: a.store, Templates: tmpl, Received: a.receiver,
 		Sessions: a.store, ServiceDomain: a.cfg.DomainName(), Dev: a.cfg.Dev,
 		CheckDKIM:     func(ctx context.Context, msg []byte) string { return mta.DKIMResult(ctx, msg, lookup) },
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),

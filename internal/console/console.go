@@ -40,6 +40,7 @@ import (
 	"github.com/sesame-email/sesame/internal/clock"
 	"github.com/sesame-email/sesame/internal/configsets"
 	"github.com/sesame-email/sesame/internal/identity"
+	"github.com/sesame-email/sesame/internal/inbound"
 	"github.com/sesame-email/sesame/internal/queue"
 	"github.com/sesame-email/sesame/internal/sns"
 	"github.com/sesame-email/sesame/internal/store"
@@ -79,6 +80,8 @@ type Config struct {
 	Events store.Events
 	// Templates lists email templates.
 	Templates *templates.Service
+	// Received lists mail taken by receipt rules; nil hides the page.
+	Received *inbound.Receiver
 	// Sessions keeps console sessions (kind "console-session").
 	Sessions store.Resources
 	// ServiceDomain is sesame's own domain (the simulator's addresses).
@@ -182,6 +185,8 @@ func New(cfg Config) (*Server, error) {
 		{Pattern: "POST /configuration-sets/{name}/destinations", fn: s.addDestination},
 		{Pattern: "POST /configuration-sets/{name}/destinations/{dest}/delete", fn: s.deleteDestination},
 		{Pattern: "POST /configuration-sets/{name}/delete", fn: s.deleteConfigSet},
+		{Pattern: "GET /received", fn: s.receivedPage},
+		{Pattern: "GET /received/{id}", fn: s.receivedMessage},
 		{Pattern: "GET /templates", fn: s.templatesPage},
 		{Pattern: "GET /templates/{name}", fn: s.templatePage},
 	}

@@ -164,13 +164,19 @@ func (s *Server) records(q *request, id store.Identity) ([]dnscheck.Record, erro
 	return s.cfg.Identities.Records(ctx, q.acct.ID, q.region, id.Name)
 }
 
-// identityPage shows an identity: status, records table, DKIM, MAIL FROM.
-func (s *Server) identityPage(q *request) error {
+// viewOf loads the path's identity and what its page shows of it.
+func (s *Server) viewOf(q *request) (store.Identity, identityView, error) {
 	id, err := s.identityOf(q)
 	if err != nil {
-		return err
+		return id, identityView{}, err
 	}
 	v, err := s.identityView(q, id)
+	return id, v, err
+}
+
+// identityPage shows an identity: status, records table, DKIM, MAIL FROM.
+func (s *Server) identityPage(q *request) error {
+	id, v, err := s.viewOf(q)
 	if err != nil {
 		return err
 	}
@@ -195,11 +201,7 @@ type IdentityStatus struct {
 }
 
 func (s *Server) identityStatus(q *request) error {
-	id, err := s.identityOf(q)
-	if err != nil {
-		return err
-	}
-	v, err := s.identityView(q, id)
+	id, v, err := s.viewOf(q)
 	if err != nil {
 		return err
 	}
@@ -256,67 +258,65 @@ func fileName(s string) string {
 	}, s)
 }
 
-// checkIdentity runs the verification check now.
-func (s *Server) checkIdentity(q *request) error {
+// identityChange runs one change of the path's identity and goes back to
+// its page with the notice done.
+func (s *Server) identityChange(q *request, done string, change func(ctx context.Context, id store.Identity) error) error {
 	id, err := s.identityOf(q)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(q.ctx, 15*time.Second)
-	defer cancel()
-	if _, err := s.cfg.Identities.CheckNow(ctx, q.acct.ID, q.region, id.Name); err != nil {
+	if err := change(q.ctx, id); err != nil {
+		var he *httpError
+		if errors.As(err, &he) {
+			return err
+		}
 		return identityErr(err, id.Name)
 	}
-	return q.redirect("/identities/"+pathSeg(id.Name), "done", "checked")
+	return q.redirect("/identities/"+pathSeg(id.Name), "done", done)
+}
+
+// checkIdentity runs the verification check now.
+func (s *Server) checkIdentity(q *request) error {
+	return s.identityChange(q, "checked", func(ctx context.Context, id store.Identity) error {
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		_, err := s.cfg.Identities.CheckNow(ctx, q.acct.ID, q.region, id.Name)
+		return err
+	})
 }
 
 // setDKIM turns DKIM signing, or the additional Ed25519 key, on or off.
 func (s *Server) setDKIM(q *request) error {
-	id, err := s.identityOf(q)
-	if err != nil {
-		return err
-	}
 	on := q.r.PostForm.Get("enabled") == "true"
-	switch q.r.PostForm.Get("setting") {
-	case "signing":
-		err = s.cfg.Identities.SetDKIMEnabled(q.ctx, q.acct.ID, q.region, id.Name, on)
-	case "ed25519":
-		_, err = s.cfg.Identities.SetEd25519(q.ctx, q.acct.ID, q.region, id.Name, on)
-	default:
+	return s.identityChange(q, "saved", func(ctx context.Context, id store.Identity) error {
+		switch q.r.PostForm.Get("setting") {
+		case "signing":
+			return s.cfg.Identities.SetDKIMEnabled(ctx, q.acct.ID, q.region, id.Name, on)
+		case "ed25519":
+			_, err := s.cfg.Identities.SetEd25519(ctx, q.acct.ID, q.region, id.Name, on)
+			return err
+		}
 		return failf(http.StatusBadRequest, "Unknown DKIM setting.")
-	}
-	if err != nil {
-		return identityErr(err, id.Name)
-	}
-	return q.redirect("/identities/"+pathSeg(id.Name), "done", "saved")
+	})
 }
 
 // setMailFrom sets or removes the custom MAIL FROM domain.
 func (s *Server) setMailFrom(q *request) error {
-	id, err := s.identityOf(q)
-	if err != nil {
-		return err
-	}
 	domain := strings.TrimSpace(q.r.PostForm.Get("domain"))
 	if q.r.PostForm.Get("remove") != "" {
 		domain = ""
 	}
-	if _, err := s.cfg.Identities.SetMailFrom(q.ctx, q.acct.ID, q.region, id.Name, domain, q.r.PostForm.Get("behavior")); err != nil {
-		return identityErr(err, id.Name)
-	}
-	return q.redirect("/identities/"+pathSeg(id.Name), "done", "saved")
+	return s.identityChange(q, "saved", func(ctx context.Context, id store.Identity) error {
+		_, err := s.cfg.Identities.SetMailFrom(ctx, q.acct.ID, q.region, id.Name, domain, q.r.PostForm.Get("behavior"))
+		return err
+	})
 }
 
 // resendVerification mails a new verification link to a pending address.
 func (s *Server) resendVerification(q *request) error {
-	id, err := s.identityOf(q)
-	if err != nil {
-		return err
-	}
-	if err := s.cfg.Identities.Resend(q.ctx, q.acct.ID, q.region, id.Name); err != nil {
-		return identityErr(err, id.Name)
-	}
-	return q.redirect("/identities/"+pathSeg(id.Name), "done", "resent")
+	return s.identityChange(q, "resent", func(ctx context.Context, id store.Identity) error {
+		return s.cfg.Identities.Resend(ctx, q.acct.ID, q.region, id.Name)
+	})
 }
 
 // deleteIdentity deletes an identity (the form asks for confirmation).

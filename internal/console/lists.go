@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sesame-email/sesame/internal/configsets"
+	"github.com/sesame-email/sesame/internal/inbound"
 	"github.com/sesame-email/sesame/internal/sns"
 	"github.com/sesame-email/sesame/internal/store"
 	"github.com/sesame-email/sesame/internal/suppression"
@@ -280,4 +281,43 @@ func (s *Server) templatePage(q *request) error {
 		return err
 	}
 	return q.page("template", &view{Title: t.Name, Nav: "templates", Data: t})
+}
+
+// receivedPage lists the mail the region's receipt rules took.
+func (s *Server) receivedPage(q *request) error {
+	var list []inbound.Stored
+	if s.cfg.Received != nil {
+		var err error
+		if list, err = s.cfg.Received.List(q.acct.ID, q.region, 100); err != nil {
+			return err
+		}
+	}
+	return q.page("received", &view{Title: "Received mail", Nav: "received", Data: list})
+}
+
+type receivedView struct {
+	M       inbound.Stored
+	Headers string
+	Source  string
+}
+
+// receivedMessage shows one received message: verdicts, rules, source.
+func (s *Server) receivedMessage(q *request) error {
+	id := q.r.PathValue("id")
+	if s.cfg.Received == nil {
+		return notFound("Received message " + id)
+	}
+	m, raw, err := s.cfg.Received.Get(q.acct.ID, q.region, id)
+	if errors.Is(err, inbound.ErrMessageNotFound) {
+		return notFound("Received message " + id)
+	}
+	if err != nil {
+		return err
+	}
+	v := receivedView{M: m, Source: string(raw)}
+	if len(raw) > maxSource {
+		v.Source = string(raw[:maxSource])
+	}
+	v.Headers, _, _ = strings.Cut(string(raw), "\r\n\r\n")
+	return q.page("receivedmsg", &view{Title: "Received: " + m.Subject, Nav: "received", Data: v})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
+	sestypes "github.com/aws/aws-sdk-go-v2/service/ses/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/emersion/go-smtp"
 
@@ -392,5 +395,66 @@ func TestConfigurationSetPages(t *testing.T) {
 	}
 	if st, _, _ := b.get("/configuration-sets/marketing"); st != http.StatusNotFound {
 		t.Errorf("deleted set: %d", st)
+	}
+}
+
+// TestReceivedPage: mail taken in by the active receipt rule set is listed
+// with its verdicts, for its account only.
+func TestReceivedPage(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	e.VerifyDomain(t, nil, "", "in.example")
+	e.DNS.Add(`sender.example. 300 IN TXT "v=spf1 ip4:127.0.0.0/8 -all"`)
+	ctx := context.Background()
+	v1 := e.SES("", nil)
+	if _, err := v1.CreateReceiptRuleSet(ctx, &ses.CreateReceiptRuleSetInput{RuleSetName: aws.String("main")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v1.CreateReceiptRule(ctx, &ses.CreateReceiptRuleInput{RuleSetName: aws.String("main"), Rule: &sestypes.ReceiptRule{
+		Name: aws.String("keep"), Enabled: true, Recipients: []string{"in.example"},
+		Actions: []sestypes.ReceiptAction{{S3Action: &sestypes.S3Action{BucketName: aws.String("mail")}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v1.SetActiveReceiptRuleSet(ctx, &ses.SetActiveReceiptRuleSetInput{RuleSetName: aws.String("main")}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := smtp.Dial(e.App.MXAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("sender.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("ann@sender.example", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("help@in.example", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "From: Ann <ann@sender.example>\r\nTo: help@in.example\r\nSubject: <b>Need help</b>\r\n\r\nPlease.\r\n")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, e)
+	b.signIn(e.Creds)
+	_, _, page := b.get("/received")
+	link := regexp.MustCompile(`href="(/received/[^"?]+)`).FindStringSubmatch(page)
+	if link == nil || !strings.Contains(page, "&lt;b&gt;Need help&lt;/b&gt;") || !strings.Contains(page, `<span class="badge ok">pass</span>`) {
+		t.Fatalf("received list:\n%s", page)
+	}
+	if _, _, msg := b.get(link[1]); !strings.Contains(msg, "Authentication-Results:") || !strings.Contains(msg, "<dd>keep</dd>") {
+		t.Errorf("received message page:\n%s", msg)
+	}
+	other := newBrowser(t, e)
+	other.signIn(e.NewAccount(t, "acme", "production"))
+	if st, _, _ := other.get(link[1]); st != http.StatusNotFound {
+		t.Errorf("another account reads the received message: %d", st)
+	}
+	if _, _, page := other.get("/received"); strings.Contains(page, "Need help") {
+		t.Error("another account's list shows the message")
 	}
 }

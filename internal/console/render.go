@@ -49,6 +49,7 @@ var sections = []section{
 	{"queue", "/queue", "Queue"},
 	{"suppression", "/suppression", "Suppression list"},
 	{"configsets", "/configuration-sets", "Configuration sets"},
+	{"received", "/received", "Received"},
 	{"templates", "/templates", "Templates"},
 }
 
@@ -253,6 +254,14 @@ func badge(status string) statusBadge {
 		return statusBadge{"bad", "Bounce"}
 	case "COMPLAINT":
 		return statusBadge{"bad", "Complaint"}
+	case "PASS":
+		return statusBadge{"ok", "pass"}
+	case "FAIL":
+		return statusBadge{"bad", "fail"}
+	case "GRAY":
+		return statusBadge{"off", "none"}
+	case "PROCESSING_FAILED":
+		return statusBadge{"warn", "error"}
 	case "ENABLED":
 		return statusBadge{"ok", "Enabled"}
 	case "DISABLED":

@@ -110,26 +110,13 @@ func (s *Server) v2CreateConfigSet(c *call) (any, error) {
 }
 
 func (s *Server) v2ListConfigSets(c *call) (any, error) {
-	q := c.r.URL.Query()
-	pageSize, token := q.Get("PageSize"), q.Get("NextToken")
-	var filter []string
-	if c.r.Method == "POST" {
-		var in struct {
-			PageSize  *int
-			NextToken string
-			// Filter holds substrings the names must contain.
-			Filter map[string]string
-		}
-		if err := decodeJSON(c, &in); err != nil {
-			return nil, err
-		}
-		if in.PageSize != nil {
-			pageSize = strconv.Itoa(*in.PageSize)
-		}
-		token = in.NextToken
-		for _, v := range in.Filter {
-			filter = append(filter, v)
-		}
+	pageSize, token, filters, err := listParams(c)
+	if err != nil {
+		return nil, err
+	}
+	var filter []string // substrings the names must contain
+	for _, v := range filters {
+		filter = append(filter, v)
 	}
 	limit := 1000
 	if pageSize != "" {

@@ -49,6 +49,29 @@ func cutPage[T any](items []T, limit int, key func(T) string) ([]T, string) {
 	return items, pageToken(key(items[len(items)-1]))
 }
 
+// listParams reads a v2 listing's PageSize, NextToken and Filter: from the
+// query of a GET, or from the JSON body of the POST form that newer SDKs
+// send (ListEmailIdentities, ListConfigurationSets).
+func listParams(c *call) (pageSize, token string, filter map[string]string, err error) {
+	q := c.r.URL.Query()
+	pageSize, token = q.Get("PageSize"), q.Get("NextToken")
+	if c.r.Method != "POST" {
+		return pageSize, token, nil, nil
+	}
+	var in struct {
+		PageSize  *int
+		NextToken string
+		Filter    map[string]string
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return "", "", nil, err
+	}
+	if in.PageSize != nil {
+		pageSize = strconv.Itoa(*in.PageSize)
+	}
+	return pageSize, in.NextToken, in.Filter, nil
+}
+
 func fromPageToken(tok string) (string, error) {
 	if tok == "" {
 		return "", nil

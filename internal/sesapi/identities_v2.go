@@ -145,21 +145,9 @@ func (s *Server) v2CreateEmailIdentity(c *call) (any, error) {
 }
 
 func (s *Server) v2ListEmailIdentities(c *call) (any, error) {
-	q := c.r.URL.Query()
-	pageSize, token := q.Get("PageSize"), q.Get("NextToken")
-	if c.r.Method == "POST" {
-		var in struct {
-			PageSize  *int
-			NextToken string
-			Filter    map[string]string
-		}
-		if err := decodeJSON(c, &in); err != nil {
-			return nil, err
-		}
-		if in.PageSize != nil {
-			pageSize = strconv.Itoa(*in.PageSize)
-		}
-		token = in.NextToken
+	pageSize, token, _, err := listParams(c)
+	if err != nil {
+		return nil, err
 	}
 	limit := 100
 	if pageSize != "" {

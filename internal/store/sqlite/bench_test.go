@@ -49,3 +49,52 @@ func BenchmarkClaimDue(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "recipients/s")
 }
+
+// BenchmarkUpdateRecipients measures group-committed delivery outcomes,
+// 64 at a time: deferrals (one UPDATE each) against deliveries (an UPDATE
+// and the delivered counter's upsert each), so the two sub-benchmarks of
+// one run give what counting deliveries costs.
+//
+//	go test -run XXX -bench UpdateRecipients ./internal/store/sqlite/
+func BenchmarkUpdateRecipients(b *testing.B) {
+	for _, state := range []store.RecipientState{store.RcptDeferred, store.RcptDelivered} {
+		b.Run(string(state), func(b *testing.B) {
+			ctx := context.Background()
+			s, err := Open(ctx, filepath.Join(b.TempDir(), "q.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			now := time.Now()
+			const total, batch = 10_000, 64
+			var all []store.Recipient
+			for i := 0; i < total; i += 1000 {
+				var msgs []store.Message
+				var rcpts [][]store.Recipient
+				for j := i; j < i+1000; j++ {
+					id := fmt.Sprintf("m%06d", j)
+					msgs = append(msgs, store.Message{ID: id, AccountID: "a", Region: "us-east-1", MailFrom: id + "@r.example", CreatedAt: now, Data: []byte("x")})
+					r := store.Recipient{MessageID: id, Address: "u@d.example", Domain: "d.example", State: store.RcptQueued, NextAttempt: now, UpdatedAt: now}
+					rcpts = append(rcpts, []store.Recipient{r})
+					all = append(all, r)
+				}
+				if err := s.Enqueue(ctx, msgs, rcpts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				out := make([]store.Recipient, batch)
+				for k := range out {
+					r := all[(i*batch+k)%total]
+					r.State, r.Attempts, r.LastResponse, r.UpdatedAt = state, 1, "250 ok", now
+					out[k] = r
+				}
+				if err := s.UpdateRecipients(ctx, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "recipients/s")
+		})
+	}
+}
