@@ -150,7 +150,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
 	s.static = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") { // no directory listings
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		fileServer.ServeHTTP(w, r)
 	})
 	s.routes = []Route{

@@ -89,6 +89,12 @@ func TestEveryRouteNeedsSession(t *testing.T) {
 	if st, loc, _ := b.get("/identities"); st != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin") {
 		t.Errorf("a forged cookie got %d %q", st, loc)
 	}
+	// The assets are public, and only the assets.
+	for path, want := range map[string]int{"/static/console.css": 200, "/static/console.js": 200, "/static/icon.svg": 200, "/static/": 404, "/static/ui.go": 404} {
+		if st, _, _ := b.get(path); st != want {
+			t.Errorf("GET %s: %d, want %d", path, st, want)
+		}
+	}
 	// The API keeps its own authentication: a console route never answers
 	// an API request, and the API still owns POST / and /v2/.
 	if st, _, body := b.post("/", url.Values{"Action": {"ListIdentities"}, "Version": {"2010-12-01"}}); st != http.StatusForbidden || !strings.Contains(body, "ErrorResponse") {

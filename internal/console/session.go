@@ -140,9 +140,12 @@ func (s *Server) renderSignin(q *request, status int, msg, next, keyID string) e
 }
 
 // safeNext keeps a post-sign-in redirect on this site: a path, never
-// "//host" or "/\host", which browsers read as another origin.
+// "//host" or "/\host", which browsers read as another origin. Browsers
+// also drop tabs and line breaks from a URL and read "\" as "/", so a path
+// with a control character or a backslash anywhere is refused too.
 func safeNext(next string) string {
-	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/"
 	}
 	return next
