@@ -133,11 +133,14 @@ func (s *Store) UpdateRecipient(ctx context.Context, r store.Recipient) error {
 
 const updateRecipientSQL = `UPDATE recipients SET state = ?, next_attempt = ?, attempts = ?, last_response = ?, updated_at = ? WHERE message_id = ? AND address = ?`
 
-// countDeliveredSQL adds one delivery to the 15-minute bucket of the
-// message's account and region (the console's deliveries per hour).
+// countDeliveredSQL adds deliveries to a 15-minute bucket (the first
+// parameter) of their messages' accounts and regions, one per message id in
+// the JSON array of the second (an id twice counts twice): one statement
+// per batch of outcomes, for the console's deliveries per hour.
 const countDeliveredSQL = `INSERT INTO send_stats(account_id, region, bucket, sent, delivered)
-	SELECT account_id, region, ?, 0, 1 FROM messages WHERE id = ?
-	ON CONFLICT(account_id, region, bucket) DO UPDATE SET delivered = delivered + 1`
+	SELECT m.account_id, m.region, ?, 0, COUNT(*) FROM json_each(?) d JOIN messages m ON m.id = d.value WHERE true
+	GROUP BY m.account_id, m.region
+	ON CONFLICT(account_id, region, bucket) DO UPDATE SET delivered = delivered + excluded.delivered`
 
 // UpdateRecipients implements store.Queue.
 func (s *Store) UpdateRecipients(ctx context.Context, rs []store.Recipient) error {
@@ -151,15 +154,37 @@ func (s *Store) UpdateRecipients(ctx context.Context, rs []store.Recipient) erro
 			if err := mustAffect(res, "update recipient "+r.Address); err != nil {
 				return err
 			}
-			if r.State == store.RcptDelivered {
-				if _, err := s.txExec(ctx, tx, countDeliveredSQL, r.UpdatedAt.UnixMilli()/statsBucket.Milliseconds(), r.MessageID); err != nil {
-					return err
-				}
-			}
 		}
-		return nil
+		return countDelivered(ctx, s, tx, rs)
 	})
 	return classify(err, "update recipients")
+}
+
+// countDelivered counts rs's deliveries in send_stats, one statement per
+// 15-minute bucket among them (a batch's outcomes share one, mostly).
+func countDelivered(ctx context.Context, s *Store, tx *sql.Tx, rs []store.Recipient) error {
+	var buckets []int64
+	ids := map[int64][]string{}
+	for _, r := range rs {
+		if r.State != store.RcptDelivered {
+			continue
+		}
+		b := r.UpdatedAt.UnixMilli() / statsBucket.Milliseconds()
+		if _, ok := ids[b]; !ok {
+			buckets = append(buckets, b)
+		}
+		ids[b] = append(ids[b], r.MessageID)
+	}
+	for _, b := range buckets {
+		list, err := json.Marshal(ids[b])
+		if err != nil {
+			return err
+		}
+		if _, err := s.txExec(ctx, tx, countDeliveredSQL, b, string(list)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ListMessages implements store.Queue.
