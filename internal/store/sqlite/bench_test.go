@@ -16,26 +16,9 @@ import (
 //	go test -run XXX -bench ClaimDue ./internal/store/sqlite/
 func BenchmarkClaimDue(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "q.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
 	now := time.Now()
 	const total, batch = 100_000, 200
-	for i := 0; i < total; i += 1000 {
-		var msgs []store.Message
-		var rcpts [][]store.Recipient
-		for j := i; j < i+1000; j++ {
-			id := fmt.Sprintf("m%06d", j)
-			msgs = append(msgs, store.Message{ID: id, AccountID: "a", Region: "us-east-1", MailFrom: id + "@r.example", CreatedAt: now, Data: []byte("x")})
-			rcpts = append(rcpts, []store.Recipient{{MessageID: id, Address: "u@d.example", Domain: "d.example", State: store.RcptQueued,
-				NextAttempt: now.Add(time.Duration(j) * time.Millisecond), UpdatedAt: now}})
-		}
-		if err := s.Enqueue(ctx, msgs, rcpts); err != nil {
-			b.Fatal(err)
-		}
-	}
+	s, _ := benchQueue(b, total, now)
 	at := now.Add(time.Hour)
 	b.ResetTimer()
 	for range b.N {
@@ -60,28 +43,9 @@ func BenchmarkUpdateRecipients(b *testing.B) {
 	for _, state := range []store.RecipientState{store.RcptDeferred, store.RcptDelivered} {
 		b.Run(string(state), func(b *testing.B) {
 			ctx := context.Background()
-			s, err := Open(ctx, filepath.Join(b.TempDir(), "q.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
 			now := time.Now()
 			const total, batch = 10_000, 64
-			var all []store.Recipient
-			for i := 0; i < total; i += 1000 {
-				var msgs []store.Message
-				var rcpts [][]store.Recipient
-				for j := i; j < i+1000; j++ {
-					id := fmt.Sprintf("m%06d", j)
-					msgs = append(msgs, store.Message{ID: id, AccountID: "a", Region: "us-east-1", MailFrom: id + "@r.example", CreatedAt: now, Data: []byte("x")})
-					r := store.Recipient{MessageID: id, Address: "u@d.example", Domain: "d.example", State: store.RcptQueued, NextAttempt: now, UpdatedAt: now}
-					rcpts = append(rcpts, []store.Recipient{r})
-					all = append(all, r)
-				}
-				if err := s.Enqueue(ctx, msgs, rcpts); err != nil {
-					b.Fatal(err)
-				}
-			}
+			s, all := benchQueue(b, total, now)
 			b.ResetTimer()
 			for i := range b.N {
 				out := make([]store.Recipient, batch)
@@ -97,4 +61,33 @@ func BenchmarkUpdateRecipients(b *testing.B) {
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "recipients/s")
 		})
 	}
+}
+
+// benchQueue opens a store in a temporary directory holding n queued
+// messages of one recipient each, due one millisecond apart from now, and
+// returns the recipients.
+func benchQueue(b *testing.B, n int, now time.Time) (*Store, []store.Recipient) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "q.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	var all []store.Recipient
+	for i := 0; i < n; i += 1000 {
+		var msgs []store.Message
+		var rcpts [][]store.Recipient
+		for j := i; j < min(i+1000, n); j++ {
+			id := fmt.Sprintf("m%06d", j)
+			msgs = append(msgs, store.Message{ID: id, AccountID: "a", Region: "us-east-1", MailFrom: id + "@r.example", CreatedAt: now, Data: []byte("x")})
+			r := store.Recipient{MessageID: id, Address: "u@d.example", Domain: "d.example", State: store.RcptQueued,
+				NextAttempt: now.Add(time.Duration(j) * time.Millisecond), UpdatedAt: now}
+			rcpts = append(rcpts, []store.Recipient{r})
+			all = append(all, r)
+		}
+		if err := s.Enqueue(ctx, msgs, rcpts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, all
 }
