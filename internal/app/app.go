@@ -409,9 +409,7 @@ func (a *App) Start(ctx context.Context) error {
 		a.identities.Run(ctx, a.checkInterval)
 	}()
 	if a.cfg.Dev {
-		if err := a.startDevCapture(ctx); err != nil {
-			return err
-		}
+		a.startDevCapture(ctx, lookup)
 	} else {
 		a.startDelivery(ctx)
 	}
@@ -492,12 +490,9 @@ func (a *App) SMTPAddr() string { return a.smtpAddr }
 func (a *App) SMTPSAddr() string { return a.smtpsAddr }
 
 // startDevCapture runs the --dev delivery worker: every message is
-// captured with the result of verifying its own DKIM signature.
-func (a *App) startDevCapture(ctx context.Context) error {
-	lookup, err := a.receiverLookup()
-	if err != nil {
-		return err
-	}
+// captured with the result of verifying its own DKIM signature, its keys
+// found through lookup (receiverLookup).
+func (a *App) startDevCapture(ctx context.Context, lookup dkim.TXTLookup) {
 	capture := &mta.Capture{Lookup: lookup}
 	sim := &mta.Simulator{Domains: simulator.Domains(a.cfg.DomainName()), Next: capture}
 	w := mta.NewWorker(a.store, sim, a.clock, a.log.With("svc", "mta"), a.queue.Wake(), mta.WorkerOptions{Reporter: a.feedback, Lease: a.cfg.DeliveryLease, DestinationRate: -1})
@@ -507,7 +502,6 @@ func (a *App) startDevCapture(ctx context.Context) error {
 		w.Run(ctx)
 	}()
 	a.log.Warn("dev mode: outgoing mail is captured, not delivered")
-	return nil
 }
 
 // receiverLookup resolves DKIM keys as a receiver would, through the

@@ -244,6 +244,18 @@ func failf(status int, format string, args ...any) error {
 
 func notFound(what string) error { return failf(http.StatusNotFound, "%s not found.", what) }
 
+// detail is what a service's error says beyond the sentinel it wraps
+// (services write fmt.Errorf("%w: detail", ErrX)): the words for the user.
+// An error that wraps none of sentinels is said whole.
+func detail(err error, sentinels ...error) string {
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			return strings.TrimPrefix(err.Error(), s.Error()+": ")
+		}
+	}
+	return err.Error()
+}
+
 // handler wraps a route: security headers, session, region, CSRF, errors.
 func (s *Server) handler(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -277,10 +289,7 @@ func (s *Server) prepare(q *request) error {
 		// A browser names the origin of every POST it sends; one from
 		// another site is refused before anything else (CSRF tokens are
 		// checked below as well).
-		if o := r.Header.Get("Origin"); o != "" && o != "null" && !sameOrigin(o, r) {
-			return failf(http.StatusForbidden, "This form was sent from another site.")
-		}
-		if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		if o := r.Header.Get("Origin"); (o != "" && o != "null" && !sameOrigin(o, r)) || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 			return failf(http.StatusForbidden, "This form was sent from another site.")
 		}
 		r.Body = http.MaxBytesReader(q.w, r.Body, maxForm)

@@ -83,8 +83,7 @@ type AxisLabel struct {
 const chartHeight = 160
 
 func newChart(hours []Hour) Chart {
-	c := Chart{Hours: hours, Width: 24 * 30, Height: chartHeight + 24}
-	c.Width = len(hours) * 30
+	c := Chart{Hours: hours, Width: len(hours) * 30, Height: chartHeight + 24}
 	for _, h := range hours {
 		c.Max = max(c.Max, h.Sends, h.Deliveries, h.Bounces, h.Complaints)
 		c.Totals.Sends += h.Sends
@@ -129,13 +128,15 @@ func (s *Server) dashboard(q *request) error {
 	if d.Sent24h, err = s.cfg.Queue.SentSince(q.ctx, q.acct.ID, q.region, s.now().Add(-24*time.Hour)); err != nil {
 		return err
 	}
-	ids, err := s.cfg.Identities.List(q.ctx, q.acct.ID, q.region, store.IdentityPage{Limit: 1000})
+	// As the identities page counts: an address under a verified domain
+	// is verified.
+	rows, err := s.identityRows(q)
 	if err != nil {
 		return err
 	}
-	d.Identities = len(ids)
-	for _, id := range ids {
-		if id.Verification.Status == store.StatusSuccess {
+	d.Identities = len(rows)
+	for _, r := range rows {
+		if r.Status == string(store.StatusSuccess) {
 			d.Verified++
 		}
 	}

@@ -17,10 +17,7 @@ import (
 // identityErr turns the identity service's sentinels into what the user
 // reads.
 func identityErr(err error, name string) error {
-	msg := err.Error()
-	for _, p := range []string{"identity: invalid parameter: ", "identity: invalid name: ", "identity: already exists: ", "identity: limit exceeded: "} {
-		msg = strings.TrimPrefix(msg, p)
-	}
+	msg := detail(err, identity.ErrInvalid, identity.ErrInvalidName, identity.ErrLimit)
 	switch {
 	case errors.Is(err, identity.ErrNotFound):
 		return notFound("Identity " + name)
@@ -109,11 +106,8 @@ func (s *Server) createIdentity(q *request) error {
 		return nil
 	}
 	s.cfg.Logger.Info("console created identity", "account", q.acct.ID, "region", q.region, "identity", id.Name)
-	return q.redirect("/identities/"+pathSeg(id.Name), "done", "created")
+	return q.redirect("/identities/"+url.PathEscape(id.Name), "done", "created")
 }
-
-// pathSeg escapes an identity name or message id for a URL path.
-func pathSeg(s string) string { return url.PathEscape(s) }
 
 type identityView struct {
 	ID            store.Identity
@@ -272,7 +266,7 @@ func (s *Server) identityChange(q *request, done string, change func(ctx context
 		}
 		return identityErr(err, id.Name)
 	}
-	return q.redirect("/identities/"+pathSeg(id.Name), "done", done)
+	return q.redirect("/identities/"+url.PathEscape(id.Name), "done", done)
 }
 
 // checkIdentity runs the verification check now.

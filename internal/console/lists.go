@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -86,7 +87,7 @@ func (s *Server) addSuppression(q *request) error {
 		}
 		v.Form.Address, v.Form.Reason = addr, reason
 		q.render(http.StatusBadRequest, "suppression", &view{Title: "Suppression list", Nav: "suppression",
-			Error: strings.TrimPrefix(err.Error(), "suppression: invalid parameter: "), Data: v})
+			Error: detail(err, suppression.ErrInvalid), Data: v})
 		return nil
 	}
 	if err != nil {
@@ -110,13 +111,7 @@ func (s *Server) removeSuppression(q *request) error {
 
 // configSetErr turns configsets' sentinels into what the user reads.
 func configSetErr(err error, name string) error {
-	msg := err.Error()
-	if _, after, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, "configsets: ") {
-		msg = after
-		if _, a2, ok := strings.Cut(msg, ": "); ok {
-			msg = a2
-		}
-	}
+	msg := detail(err, configsets.ErrExists, configsets.ErrDestinationExists, configsets.ErrInvalid, configsets.ErrLimit)
 	switch {
 	case errors.Is(err, configsets.ErrNotFound):
 		return notFound("Configuration set " + name)
@@ -156,7 +151,7 @@ func (s *Server) createConfigSet(q *request) error {
 	if err := s.cfg.ConfigSets.Create(q.ctx, q.acct.ID, q.region, configsets.Set{Name: name, SendingEnabled: true}); err != nil {
 		return configSetErr(err, name)
 	}
-	return q.redirect("/configuration-sets/"+pathSeg(name), "done", "created")
+	return q.redirect("/configuration-sets/"+url.PathEscape(name), "done", "created")
 }
 
 // Attempt is a webhook delivery as the configuration set page lists it.
@@ -239,7 +234,7 @@ func (s *Server) addDestination(q *request) error {
 	if err := s.cfg.ConfigSets.AddDestination(q.ctx, q.acct.ID, q.region, name, d); err != nil {
 		return configSetErr(err, name)
 	}
-	return q.redirect("/configuration-sets/"+pathSeg(name), "done", "dest-added")
+	return q.redirect("/configuration-sets/"+url.PathEscape(name), "done", "dest-added")
 }
 
 // deleteDestination removes an event destination.
@@ -248,7 +243,7 @@ func (s *Server) deleteDestination(q *request) error {
 	if err := s.cfg.ConfigSets.DeleteDestination(q.ctx, q.acct.ID, q.region, name, q.r.PathValue("dest")); err != nil {
 		return configSetErr(err, name)
 	}
-	return q.redirect("/configuration-sets/"+pathSeg(name), "done", "dest-deleted")
+	return q.redirect("/configuration-sets/"+url.PathEscape(name), "done", "dest-deleted")
 }
 
 // deleteConfigSet removes a set.
@@ -296,9 +291,8 @@ func (s *Server) receivedPage(q *request) error {
 }
 
 type receivedView struct {
-	M       inbound.Stored
-	Headers string
-	Source  string
+	M inbound.Stored
+	source
 }
 
 // receivedMessage shows one received message: verdicts, rules, source.
@@ -314,10 +308,6 @@ func (s *Server) receivedMessage(q *request) error {
 	if err != nil {
 		return err
 	}
-	v := receivedView{M: m, Source: string(raw)}
-	if len(raw) > maxSource {
-		v.Source = string(raw[:maxSource])
-	}
-	v.Headers, _, _ = strings.Cut(string(raw), "\r\n\r\n")
+	v := receivedView{M: m, source: sourceOf(raw)}
 	return q.page("receivedmsg", &view{Title: "Received: " + m.Subject, Nav: "received", Data: v})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -125,7 +126,7 @@ func (s *Server) send(q *request) error {
 		return nil
 	}
 	s.cfg.Logger.Info("console test email", "account", q.acct.ID, "region", q.region, "message", id)
-	return q.redirect("/messages/"+pathSeg(id), "done", "sent")
+	return q.redirect("/messages/"+url.PathEscape(id), "done", "sent")
 }
 
 func (s *Server) validScenario(v string) bool {
@@ -200,15 +201,30 @@ func (s *Server) messageOf(q *request) (messageRow, error) {
 
 type messageView struct {
 	messageRow
-	Headers   string
-	Source    string
-	Truncated bool
-	DKIM      string
-	Events    []store.Event
+	source
+	DKIM   string
+	Events []store.Event
 }
 
 // maxSource is how much of a message's source its page shows.
 const maxSource = 64 << 10
+
+// source is a message as a page shows it: the header block, and the
+// message itself up to maxSource.
+type source struct {
+	Headers   string
+	Source    string
+	Truncated bool
+}
+
+func sourceOf(data []byte) source {
+	h, _, _ := bytes.Cut(data, []byte("\r\n\r\n"))
+	src := source{Headers: string(h), Source: string(data)}
+	if len(data) > maxSource {
+		src.Source, src.Truncated = string(data[:maxSource]), true
+	}
+	return src
+}
 
 // messagePage shows one message: envelope, recipients, DKIM, events, source.
 func (s *Server) messagePage(q *request) error {
@@ -216,20 +232,10 @@ func (s *Server) messagePage(q *request) error {
 	if err != nil {
 		return err
 	}
-	v := messageView{messageRow: m}
-	data := m.M.Data
-	if i := bytes.Index(data, []byte("\r\n\r\n")); i >= 0 {
-		v.Headers = string(data[:i])
-	} else {
-		v.Headers = string(data)
-	}
-	v.Source = string(data)
-	if len(data) > maxSource {
-		v.Source, v.Truncated = string(data[:maxSource]), true
-	}
+	v := messageView{messageRow: m, source: sourceOf(m.M.Data)}
 	if s.cfg.CheckDKIM != nil {
 		ctx, cancel := context.WithTimeout(q.ctx, 5*time.Second)
-		v.DKIM = s.cfg.CheckDKIM(ctx, data)
+		v.DKIM = s.cfg.CheckDKIM(ctx, m.M.Data)
 		cancel()
 	}
 	if v.Events, err = s.cfg.Events.ListEvents(q.ctx, q.acct.ID, q.region, store.EventPage{MessageID: m.M.ID, Limit: 100}); err != nil {
@@ -296,7 +302,7 @@ func (s *Server) messageAction(q *request) error {
 	if err != nil {
 		return err
 	}
-	return q.redirect("/messages/"+pathSeg(m.M.ID), "done", action)
+	return q.redirect("/messages/"+url.PathEscape(m.M.ID), "done", action)
 }
 
 // queuePage shows the queue by destination, with each one's last response.

@@ -77,16 +77,23 @@ func (s *Server) currentSession(q *request) (*session, error) {
 	if err != nil {
 		return nil, nil
 	}
-	acct, tok64, ok := strings.Cut(c.Value, ".")
-	tok, err := base64.RawURLEncoding.DecodeString(tok64)
-	if !ok || err != nil || len(tok) != 32 || acct == "" || len(acct) > 64 {
+	// none forgets a cookie that names no live session (and the session
+	// it named, when stored).
+	none := func(stored bool, acct string, tok []byte) (*session, error) {
+		if stored {
+			s.cfg.Sessions.DeleteResource(q.ctx, acct, "", SessionKind, tokenName(tok))
+		}
 		http.SetCookie(q.w, s.cookie(q.r, sessionCookie, "", -1))
 		return nil, nil
 	}
+	acct, tok64, ok := strings.Cut(c.Value, ".")
+	tok, err := base64.RawURLEncoding.DecodeString(tok64)
+	if !ok || err != nil || len(tok) != 32 || acct == "" || len(acct) > 64 {
+		return none(false, acct, tok)
+	}
 	res, err := s.cfg.Sessions.GetResource(q.ctx, acct, "", SessionKind, tokenName(tok))
 	if errors.Is(err, store.ErrNotFound) {
-		http.SetCookie(q.w, s.cookie(q.r, sessionCookie, "", -1))
-		return nil, nil
+		return none(false, acct, tok)
 	}
 	if err != nil {
 		return nil, err
@@ -97,17 +104,13 @@ func (s *Server) currentSession(q *request) (*session, error) {
 	}
 	se.token = tok
 	if !s.now().Before(se.Expires) {
-		s.cfg.Sessions.DeleteResource(q.ctx, acct, "", SessionKind, tokenName(tok))
-		http.SetCookie(q.w, s.cookie(q.r, sessionCookie, "", -1))
-		return nil, nil
+		return none(true, acct, tok)
 	}
 	// The key must still exist and belong to the account: deleting a key
 	// ends the sessions it opened.
 	p, _, err := s.cfg.Accounts.Lookup(q.ctx, se.KeyID)
 	if errors.Is(err, account.ErrUnknownKey) || (err == nil && p.AccountID != se.AccountID) {
-		s.cfg.Sessions.DeleteResource(q.ctx, acct, "", SessionKind, tokenName(tok))
-		http.SetCookie(q.w, s.cookie(q.r, sessionCookie, "", -1))
-		return nil, nil
+		return none(true, acct, tok)
 	}
 	if err != nil {
 		return nil, err

@@ -110,13 +110,9 @@ func (s *Server) v2CreateConfigSet(c *call) (any, error) {
 }
 
 func (s *Server) v2ListConfigSets(c *call) (any, error) {
-	pageSize, token, filters, err := listParams(c)
+	pageSize, token, filter, err := listParams(c)
 	if err != nil {
 		return nil, err
-	}
-	var filter []string // substrings the names must contain
-	for _, v := range filters {
-		filter = append(filter, v)
 	}
 	limit := 1000
 	if pageSize != "" {
@@ -157,8 +153,9 @@ func (s *Server) v2ListConfigSets(c *call) (any, error) {
 	return out, nil
 }
 
-// matchesAll reports whether name contains every one of subs.
-func matchesAll(name string, subs []string) bool {
+// matchesAll reports whether name contains every value of subs (a v2
+// listing's Filter).
+func matchesAll(name string, subs map[string]string) bool {
 	for _, sub := range subs {
 		if !strings.Contains(name, sub) {
 			return false

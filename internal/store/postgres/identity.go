@@ -110,8 +110,7 @@ func (s *Store) UpdateIdentity(ctx context.Context, id store.Identity, keys *[]s
 		return err
 	}
 	err = s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE identities SET type = $1, next_check = $2, doc = $3 WHERE account_id = $4 AND region = $5 AND name = $6`,
-			string(id.Type), ms(id.NextCheck), doc, id.AccountID, id.Region, id.Name)
+		tag, err := tx.Exec(ctx, updateIdentitySQL, string(id.Type), ms(id.NextCheck), doc, id.AccountID, id.Region, id.Name)
 		if err != nil {
 			return err
 		}
@@ -129,6 +128,9 @@ func (s *Store) UpdateIdentity(ctx context.Context, id store.Identity, keys *[]s
 	return classify(err, "update identity "+id.Name)
 }
 
+// updateIdentitySQL stores an identity's document and indexed columns.
+const updateIdentitySQL = `UPDATE identities SET type = $1, next_check = $2, doc = $3 WHERE account_id = $4 AND region = $5 AND name = $6`
+
 // ModifyIdentity implements store.Identities: the row is read FOR UPDATE,
 // so other writers wait for this transaction.
 func (s *Store) ModifyIdentity(ctx context.Context, accountID, region, name string, fn func(*store.Identity) error) (store.Identity, error) {
@@ -145,8 +147,7 @@ func (s *Store) ModifyIdentity(ctx context.Context, accountID, region, name stri
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE identities SET type = $1, next_check = $2, doc = $3 WHERE account_id = $4 AND region = $5 AND name = $6`,
-			string(id.Type), ms(id.NextCheck), doc, accountID, region, name)
+		_, err = tx.Exec(ctx, updateIdentitySQL, string(id.Type), ms(id.NextCheck), doc, accountID, region, name)
 		return err
 	})
 	var ab errAbort

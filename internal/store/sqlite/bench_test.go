@@ -35,8 +35,8 @@ func BenchmarkClaimDue(b *testing.B) {
 
 // BenchmarkUpdateRecipients measures group-committed delivery outcomes,
 // 64 at a time: deferrals (one UPDATE each) against deliveries (an UPDATE
-// and the delivered counter's upsert each), so the two sub-benchmarks of
-// one run give what counting deliveries costs.
+// each and one upsert of the delivered counter per batch), so the two
+// sub-benchmarks of one run give what counting deliveries costs.
 //
 //	go test -run XXX -bench UpdateRecipients ./internal/store/sqlite/
 func BenchmarkUpdateRecipients(b *testing.B) {

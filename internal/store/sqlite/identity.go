@@ -133,8 +133,7 @@ func (s *Store) UpdateIdentity(ctx context.Context, id store.Identity, keys *[]s
 		return err
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE identities SET type = ?, next_check = ?, doc = ? WHERE account_id = ? AND region = ? AND name = ?`,
-			string(id.Type), ms(id.NextCheck), doc, id.AccountID, id.Region, id.Name)
+		res, err := tx.ExecContext(ctx, updateIdentitySQL, string(id.Type), ms(id.NextCheck), doc, id.AccountID, id.Region, id.Name)
 		if err != nil {
 			return err
 		}
@@ -152,6 +151,9 @@ func (s *Store) UpdateIdentity(ctx context.Context, id store.Identity, keys *[]s
 	return classify(err, "update identity "+id.Name)
 }
 
+// updateIdentitySQL stores an identity's document and indexed columns.
+const updateIdentitySQL = `UPDATE identities SET type = ?, next_check = ?, doc = ? WHERE account_id = ? AND region = ? AND name = ?`
+
 // ModifyIdentity implements store.Identities: read and write in one
 // IMMEDIATE transaction, so no other writer comes in between.
 func (s *Store) ModifyIdentity(ctx context.Context, accountID, region, name string, fn func(*store.Identity) error) (store.Identity, error) {
@@ -168,8 +170,7 @@ func (s *Store) ModifyIdentity(ctx context.Context, accountID, region, name stri
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE identities SET type = ?, next_check = ?, doc = ? WHERE account_id = ? AND region = ? AND name = ?`,
-			string(id.Type), ms(id.NextCheck), doc, accountID, region, name)
+		_, err = tx.ExecContext(ctx, updateIdentitySQL, string(id.Type), ms(id.NextCheck), doc, accountID, region, name)
 		return err
 	})
 	var ab errAbort
